@@ -1,0 +1,120 @@
+//! Why an artifact could not be read. One variant per distinct failure; every message names the
+//! file and, for a malformed header, the byte offset and what was expected there.
+
+use std::path::PathBuf;
+
+/// A failure to read or validate a model artifact.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{}: no model weights found (looked for *.safetensors and model.safetensors.index.json)", path.display())]
+    NoWeights { path: PathBuf },
+
+    #[error("{}: file is {len} bytes; a safetensors file starts with an 8-byte header length", path.display())]
+    TooShort { path: PathBuf, len: u64 },
+
+    #[error("{}: offset 0: header length {declared} exceeds the limit of {limit} bytes", path.display())]
+    HeaderTooLarge {
+        path: PathBuf,
+        declared: u64,
+        limit: u64,
+    },
+
+    #[error("{}: offset 0: header length {declared} runs past the end of the {file_len}-byte file", path.display())]
+    HeaderBeyondFile {
+        path: PathBuf,
+        declared: u64,
+        file_len: u64,
+    },
+
+    #[error("{}: offset 8: header does not start with '{{' (found {found})", path.display())]
+    HeaderStart { path: PathBuf, found: String },
+
+    #[error("{}: offset {offset}: header is not valid UTF-8", path.display())]
+    HeaderUtf8 { path: PathBuf, offset: u64 },
+
+    #[error("{}: offset {offset}: invalid header JSON: {message}", path.display())]
+    HeaderJson {
+        path: PathBuf,
+        offset: u64,
+        message: String,
+    },
+
+    #[error("{}: tensor `{tensor}`: unknown dtype `{dtype}`", path.display())]
+    UnknownDtype {
+        path: PathBuf,
+        tensor: String,
+        dtype: String,
+    },
+
+    #[error("{}: tensor `{tensor}`: shape {shape:?} overflows a 64-bit byte count", path.display())]
+    ShapeOverflow {
+        path: PathBuf,
+        tensor: String,
+        shape: Vec<u64>,
+    },
+
+    #[error("{}: tensor `{tensor}`: {elements} elements of {bits}-bit {dtype} do not fill whole bytes", path.display())]
+    PartialByte {
+        path: PathBuf,
+        tensor: String,
+        elements: u64,
+        bits: u64,
+        dtype: String,
+    },
+
+    #[error("{}: tensor `{tensor}`: data_offsets [{begin}, {end}] end before they begin", path.display())]
+    OffsetsReversed {
+        path: PathBuf,
+        tensor: String,
+        begin: u64,
+        end: u64,
+    },
+
+    #[error("{}: tensor `{tensor}`: shape {shape:?} of {dtype} needs {expected} bytes but data_offsets span {found}", path.display())]
+    LengthMismatch {
+        path: PathBuf,
+        tensor: String,
+        shape: Vec<u64>,
+        dtype: String,
+        expected: u64,
+        found: u64,
+    },
+
+    #[error("{}: tensor `{tensor}`: data starts at buffer offset {found}, expected {expected} ({kind}); tensors must tile the data buffer exactly", path.display())]
+    NotContiguous {
+        path: PathBuf,
+        tensor: String,
+        expected: u64,
+        found: u64,
+        kind: &'static str,
+    },
+
+    #[error("{}: header describes a {described}-byte file but the file is {file_len} bytes ({kind})", path.display())]
+    SizeMismatch {
+        path: PathBuf,
+        described: u64,
+        file_len: u64,
+        kind: &'static str,
+    },
+
+    #[error("{}: invalid shard index: {message}", path.display())]
+    Index { path: PathBuf, message: String },
+
+    #[error("{}: invalid config.json: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    #[error("{}: {what} is {len} bytes, over the limit of {limit}", path.display())]
+    FileTooLarge {
+        path: PathBuf,
+        what: &'static str,
+        len: u64,
+        limit: u64,
+    },
+}

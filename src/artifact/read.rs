@@ -1,0 +1,88 @@
+//! Reading files while counting every byte read.
+//!
+//! Inspecting a model must cost its headers, not its weights. Every read the artifact stage makes
+//! goes through [`MeteredFile`], so the total is reported (`bytes_read`) and tested, not assumed.
+
+use super::ArtifactError;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// A file opened for positioned reads, with a running count of the bytes read from it.
+pub struct MeteredFile {
+    path: PathBuf,
+    file: File,
+    len: u64,
+    bytes_read: u64,
+}
+
+impl MeteredFile {
+    pub fn open(path: &Path) -> Result<Self, ArtifactError> {
+        let io = |source| ArtifactError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(io(std::io::Error::other("not a regular file")));
+        }
+        Ok(MeteredFile {
+            path: path.to_owned(),
+            file,
+            len: meta.len(),
+            bytes_read: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// File length when opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Fills `buf` from `offset`; a file shorter than expected is an I/O error naming the file.
+    pub fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ArtifactError> {
+        let result = self
+            .file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.file.read_exact(buf));
+        result.map_err(|source| ArtifactError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.bytes_read += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Reads the whole file if it is at most `limit` bytes (small JSON side files).
+    pub fn read_all_limited(
+        &mut self,
+        what: &'static str,
+        limit: u64,
+    ) -> Result<Vec<u8>, ArtifactError> {
+        if self.len > limit {
+            return Err(ArtifactError::FileTooLarge {
+                path: self.path.clone(),
+                what,
+                len: self.len,
+                limit,
+            });
+        }
+        // Bounded by `limit` just above, so the cast and the allocation are safe.
+        let mut buf = vec![0u8; self.len as usize];
+        self.read_exact_at(0, &mut buf)?;
+        Ok(buf)
+    }
+}

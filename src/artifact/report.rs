@@ -1,0 +1,99 @@
+//! The inspection report: what `inspect` shows, as a plain serialisable value.
+//!
+//! Wire format (`weightguard inspect --json`, one object per artifact per line), a contract:
+//! `format`, `layout`, `path`, `files[]` {path, size, header_bytes, data_bytes, tensor_count},
+//! `tensor_count`, `data_bytes`, `parameters` {total, active, by_dtype}, `packed_weights`,
+//! `quantization_aux`, `buffers` (each {tensors, elements, bytes}), `elements`, `architecture`
+//! (from config.json, or null), `index` (declared totals, or null), `warnings[]`, `bytes_read`.
+
+use super::config::ModelConfig;
+use super::{Artifact, Format, Layout, RoleCount};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectReport {
+    pub path: PathBuf,
+    pub format: Format,
+    pub layout: Layout,
+    pub files: Vec<FileReport>,
+    pub tensor_count: usize,
+    pub data_bytes: u64,
+    pub parameters: ParametersReport,
+    pub packed_weights: RoleCount,
+    pub quantization_aux: RoleCount,
+    pub buffers: RoleCount,
+    /// Elements of every tensor, whatever its role.
+    pub elements: u64,
+    pub architecture: Option<ModelConfig>,
+    pub index: Option<IndexReport>,
+    pub warnings: Vec<String>,
+    pub bytes_read: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub size: u64,
+    pub header_bytes: u64,
+    pub data_bytes: u64,
+    pub tensor_count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParametersReport {
+    pub total: u64,
+    /// Parameters used per token; `null` until the estimator works it out.
+    pub active: Option<u64>,
+    pub by_dtype: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexReport {
+    pub path: PathBuf,
+    pub declared_total_size: Option<u64>,
+    pub declared_total_parameters: Option<u64>,
+}
+
+impl Artifact {
+    /// The report `inspect` renders.
+    pub fn report(&self) -> InspectReport {
+        let counts = self.parameters();
+        InspectReport {
+            path: self.path.clone(),
+            format: self.format,
+            layout: self.layout,
+            files: self
+                .files
+                .iter()
+                .map(|f| FileReport {
+                    path: f.path.clone(),
+                    size: f.size,
+                    header_bytes: f.header_bytes,
+                    data_bytes: f.data_bytes,
+                    tensor_count: f.tensor_count,
+                })
+                .collect(),
+            tensor_count: self.tensors.len(),
+            data_bytes: self.data_bytes(),
+            parameters: ParametersReport {
+                total: counts.total,
+                active: None,
+                by_dtype: counts.by_dtype,
+            },
+            packed_weights: counts.packed,
+            quantization_aux: counts.quantization_aux,
+            buffers: counts.buffers,
+            elements: self.elements(),
+            architecture: self.config.clone(),
+            index: self.index.as_ref().map(|i| IndexReport {
+                path: i.path.clone(),
+                declared_total_size: i.total_size,
+                declared_total_parameters: i.total_parameters,
+            }),
+            warnings: self.warnings.clone(),
+            bytes_read: self.bytes_read,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `weightguard inspect PATH… [--json]`: what a model artifact is, from its headers alone.
+
+use super::Exit;
+use super::render::{self, Style, bytes, count, grouped};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use weightguard::artifact::{self, ArtifactError, InspectReport, Layout, RoleCount};
+
+/// Report format, files, tensors, parameters (learned vs buffers) and architecture of model
+/// weights, reading headers only.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A .safetensors file, a shard index (*.safetensors.index.json) or a model directory.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// One JSON object per artifact, one per line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Exit {
+    let mut exit = Exit::Ok;
+    let style = Style::stdout();
+    for (i, path) in args.paths.iter().enumerate() {
+        match artifact::open(path) {
+            Ok(a) => {
+                let report = a.report();
+                if args.json {
+                    match serde_json::to_string(&report) {
+                        Ok(line) => println!("{line}"),
+                        Err(e) => {
+                            render::error(&e, None);
+                            exit = Exit::Error;
+                        }
+                    }
+                } else {
+                    if i > 0 {
+                        println!();
+                    }
+                    print!("{}", human(&report, style));
+                }
+            }
+            Err(e) => {
+                render::error(&e, hint(&e));
+                exit = Exit::Error;
+            }
+        }
+    }
+    exit
+}
+
+fn hint(e: &ArtifactError) -> Option<&'static str> {
+    match e {
+        ArtifactError::Io { .. } | ArtifactError::NoWeights { .. } => {
+            Some("name a .safetensors file, a *.safetensors.index.json or a model directory")
+        }
+        ArtifactError::Config { .. } => {
+            Some("fix or move config.json to inspect the weights alone")
+        }
+        ArtifactError::Index { .. } => {
+            Some("fix the index, or inspect the shards one by one by naming them")
+        }
+        _ => Some("the file is malformed or not safetensors; nothing in it was trusted or loaded"),
+    }
+}
+
+/// The human report: a heading line, then aligned `label  value` rows.
+pub fn human(r: &InspectReport, style: Style) -> String {
+    let mut out = String::new();
+    let layout = match r.layout {
+        Layout::Single => "single file".to_owned(),
+        Layout::Sharded => format!("sharded in {} files", r.files.len()),
+        Layout::Unindexed => format!("{} files, no index", r.files.len()),
+    };
+    let _ = writeln!(
+        out,
+        "{}  {}",
+        style.bold(&r.path.display().to_string()),
+        style.dim(&format!("safetensors, {layout}"))
+    );
+    let mut row = |label: &str, value: String| {
+        let _ = writeln!(out, "  {label:<13} {value}");
+    };
+    row("tensors", grouped(r.tensor_count as u64));
+    row(
+        "data",
+        format!("{} ({} bytes)", bytes(r.data_bytes), grouped(r.data_bytes)),
+    );
+    row(
+        "parameters",
+        format!(
+            "{} ({})",
+            count(r.parameters.total),
+            grouped(r.parameters.total)
+        ),
+    );
+    if r.parameters.by_dtype.len() > 1 || r.buffers.tensors + r.quantization_aux.tensors > 0 {
+        let by: Vec<String> = r
+            .parameters
+            .by_dtype
+            .iter()
+            .map(|(d, n)| format!("{d} {}", count(*n)))
+            .collect();
+        row("  by dtype", by.join(", "));
+    }
+    let not_params = |c: &RoleCount, what: &str| {
+        format!(
+            "{} {}, {} elements ({what}, not parameters)",
+            c.tensors,
+            if c.tensors == 1 { "tensor" } else { "tensors" },
+            grouped(c.elements)
+        )
+    };
+    if r.packed_weights.tensors > 0 {
+        row(
+            "packed",
+            format!(
+                "{} tensors of packed quantized weights (counted by stored elements)",
+                r.packed_weights.tensors
+            ),
+        );
+    }
+    if r.quantization_aux.tensors > 0 {
+        row(
+            "quant. aux",
+            not_params(&r.quantization_aux, "scales, zero points"),
+        );
+    }
+    row(
+        "buffers",
+        if r.buffers.tensors == 0 {
+            "none".to_owned()
+        } else {
+            not_params(&r.buffers, "not learned")
+        },
+    );
+    if let Some(c) = &r.architecture {
+        let mut facts = Vec::new();
+        let mut fact = |label: &str, v: &Option<artifact::config::Fact>| {
+            if let Some(f) = v {
+                facts.push(format!("{label} {}", grouped(f.value)));
+            }
+        };
+        fact("layers", &c.layers);
+        fact("hidden", &c.hidden_size);
+        fact("heads", &c.attention_heads);
+        fact("KV heads", &c.kv_heads);
+        fact("vocab", &c.vocab_size);
+        fact("experts", &c.experts);
+        fact("per token", &c.experts_per_token);
+        fact("shared experts", &c.shared_experts);
+        let kind = c
+            .model_type
+            .clone()
+            .unwrap_or_else(|| "unknown type".into());
+        row("architecture", format!("{kind}: {}", facts.join(", ")));
+        if let Some(q) = &c.quant_method {
+            row("quantized", q.clone());
+        }
+    }
+    row(
+        "read",
+        format!(
+            "{} of headers and metadata ({} of the {} on disk)",
+            bytes(r.bytes_read),
+            percent(r.bytes_read, r.files.iter().map(|f| f.size).sum()),
+            bytes(r.files.iter().map(|f| f.size).sum())
+        ),
+    );
+    for w in &r.warnings {
+        let _ = writeln!(out, "  {} {w}", style.warn("warning:"));
+    }
+    out
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "all".into();
+    }
+    let p = part as f64 / whole as f64 * 100.0;
+    if p >= 0.01 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.0e}%")
+    }
+}

@@ -1,0 +1,49 @@
+//! Command-line interface: one file per command, each with its arguments, a call into the library
+//! and the rendering of the result.
+
+mod demo;
+mod inspect;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes (a contract, see docs/user-guide.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success, or a transfer allowed.
+    Ok = 0,
+    /// Bad input, I/O, or a verification failure.
+    Error = 1,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Guard the export of AI model weights: inspect them, decide export control, seal them for a
+/// destination, and find them where they should not be.
+#[derive(Debug, Parser)]
+#[command(name = "weightguard", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Inspect(inspect::Args),
+    Demo(demo::Args),
+}
+
+/// Parses the command line (usage errors exit 2, as clap does) and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let exit = match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    exit.into()
+}

@@ -1,0 +1,120 @@
+//! Human-readable numbers and terminal styling shared by the commands' printers.
+
+use std::io::IsTerminal;
+
+/// `8030261248` → `8.030 B`: four significant digits and a short-scale suffix.
+pub fn count(n: u64) -> String {
+    scaled(n, &["", " K", " M", " B", " T", " Q"])
+}
+
+/// `16060522496` → `16.06 GB` (decimal units, as model hubs report sizes).
+pub fn bytes(n: u64) -> String {
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    scaled(n, &[" B", " KB", " MB", " GB", " TB", " PB", " EB"])
+}
+
+fn scaled(n: u64, units: &[&str]) -> String {
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{n}{}", units[0]);
+    }
+    let decimals = if value >= 100.0 {
+        1
+    } else if value >= 10.0 {
+        2
+    } else {
+        3
+    };
+    format!("{value:.decimals$}{}", units[unit])
+}
+
+/// `8030261248` → `8,030,261,248`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Styling for one output stream: ANSI only on a terminal and when `NO_COLOR` is unset.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn stdout() -> Style {
+        Style {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    pub fn stderr() -> Style {
+        Style {
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    fn paint(self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+
+    pub fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+
+    pub fn dim(self, s: &str) -> String {
+        self.paint("2", s)
+    }
+
+    pub fn warn(self, s: &str) -> String {
+        self.paint("33", s)
+    }
+
+    pub fn error(self, s: &str) -> String {
+        self.paint("1;31", s)
+    }
+}
+
+/// Prints an error to stderr as `error: …`, with an optional hint on what to do next.
+pub fn error(message: &dyn std::fmt::Display, hint: Option<&str>) {
+    let style = Style::stderr();
+    eprintln!("{} {message}", style.error("error:"));
+    if let Some(hint) = hint {
+        eprintln!("  {}", style.dim(hint));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_like_the_design_says() {
+        assert_eq!(count(405_853_388_800), "405.9 B");
+        assert_eq!(count(8_030_261_248), "8.030 B");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(46_702_792_704), "46.70 B");
+        assert_eq!(bytes(811_706_777_600), "811.7 GB");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(grouped(8_030_261_248), "8,030,261,248");
+        assert_eq!(grouped(100), "100");
+        assert_eq!(grouped(0), "0");
+    }
+}
