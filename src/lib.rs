@@ -8,4 +8,6 @@
 #![forbid(unsafe_code)]
 
 pub mod artifact;
+pub mod compute;
 pub mod fixture;
+pub mod policy;
