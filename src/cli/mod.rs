@@ -2,6 +2,7 @@
 //! and the rendering of the result.
 
 mod demo;
+mod hash;
 mod inspect;
 mod render;
 
@@ -35,6 +36,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Inspect(inspect::Args),
+    Hash(hash::Args),
     Demo(demo::Args),
 }
 
@@ -43,6 +45,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Hash(args) => hash::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     exit.into()
