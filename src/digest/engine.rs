@@ -290,3 +290,113 @@ fn check_unchanged(path: &Path, file: &File, before: &Metadata) -> Result<(), Di
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Once;
+
+    /// A sparse file of `len` bytes (reads as zeros, costs no disk).
+    fn sparse(dir: &Path, name: &str, len: u64) -> PlannedFile {
+        let path = dir.join(name);
+        File::create(&path)
+            .and_then(|f| f.set_len(len))
+            .expect("create sparse file");
+        PlannedFile { path, size: len }
+    }
+
+    /// Truncates the file to 1 MiB the first time any bytes are reported hashed.
+    fn truncate_on_first_progress(path: &Path) -> impl Fn(u64) + Sync + '_ {
+        let once = Once::new();
+        move |n| {
+            if n > 0 {
+                once.call_once(|| {
+                    let f = std::fs::OpenOptions::new().write(true).open(path).expect("open");
+                    f.set_len(1 << 20).expect("truncate");
+                })
+            }
+        }
+    }
+
+    fn assert_truncated_or_changed(r: Result<FileDigest, DigestError>) {
+        match r {
+            Err(DigestError::Truncated { .. } | DigestError::Changed { .. }) => {}
+            other => panic!("expected a truncation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_truncated_while_mapped_is_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = sparse(dir.path(), "big.bin", 3 * MMAP_WINDOW as u64);
+        let opts = Options {
+            whole_file: true,
+            read: ReadMode::Auto,
+        };
+        let r = hash_file(&f, &opts, &truncate_on_first_progress(&f.path));
+        match r {
+            // The pages past the new end fault; the guard turns that into this error.
+            Err(DigestError::Truncated { offset, .. }) => assert!(offset >= 1 << 20),
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+        // And the guard leaves the process able to map and hash again.
+        let g = sparse(dir.path(), "again.bin", LARGE_FILE);
+        let d = hash_file(&g, &opts, &|_| {}).expect("hash");
+        assert_eq!(d.read, ReadPath::Mmap);
+        let zeros = vec![0u8; LARGE_FILE as usize];
+        assert_eq!(d.blake3, Some(blake3::hash(&zeros).into()));
+    }
+
+    #[test]
+    fn file_truncated_during_buffered_read_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = sparse(dir.path(), "big.bin", 8 * buffered::BUFFER_BYTES as u64);
+        let opts = Options {
+            whole_file: true,
+            read: ReadMode::Buffered,
+        };
+        let r = hash_file(&f, &opts, &truncate_on_first_progress(&f.path));
+        match r {
+            // The reader may be a few buffers ahead; the first read past the new end fails.
+            Err(DigestError::Truncated {
+                offset, expected, ..
+            }) => {
+                assert!(offset >= 1 << 20 && offset < f.size, "offset {offset}");
+                assert_eq!(expected, f.size);
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn small_file_truncated_during_read_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = sparse(dir.path(), "small.bin", 4 << 20);
+        let opts = Options::default();
+        assert_truncated_or_changed(hash_file(
+            &f,
+            &opts,
+            &truncate_on_first_progress(&f.path),
+        ));
+    }
+
+    #[test]
+    fn file_changed_between_plan_and_read_is_hashed_as_found_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut f = sparse(dir.path(), "x.bin", 4096);
+        f.size = 1 << 30; // planned larger than it is: the plan's size is only an estimate
+        let d = hash_file(&f, &Options::default(), &|_| {}).expect("hash");
+        assert_eq!(d.size, 4096);
+    }
+
+    #[test]
+    fn malformed_weight_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("model.safetensors");
+        std::fs::write(&path, b"{\"not\": \"safetensors\"}").expect("write");
+        let f = PlannedFile { path, size: 22 };
+        let e = hash_file(&f, &Options::default(), &|_| {}).expect_err("malformed");
+        assert!(matches!(e, DigestError::Weights(_)), "{e:?}");
+        assert!(e.to_string().contains("model.safetensors"), "{e}");
+    }
+}

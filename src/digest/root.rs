@@ -98,14 +98,12 @@ mod tests {
             entry("a", Dtype::F32, &[1], &[0, 0, 128, 63]),
             entry("b.weight", Dtype::Bf16, &[2, 1], &[1, 2, 3, 4]),
         ];
-        println!("empty {}", root_digest(&[]).to_hex());
-        println!("two {}", root_digest(&v).to_hex());
         assert_eq!(root_digest(&[]).to_hex().as_str(), EMPTY_ROOT);
         assert_eq!(root_digest(&v).to_hex().as_str(), TWO_TENSOR_ROOT);
     }
 
-    const EMPTY_ROOT: &str = "";
-    const TWO_TENSOR_ROOT: &str = "";
+    const EMPTY_ROOT: &str = "2763ffadefb136a611edd2d2a96f88501b192263031fc050b532e84868ec1515";
+    const TWO_TENSOR_ROOT: &str = "fab5ec97559851c642ba1737c6bf2da2cf198d7833c8cf634feefd882086e880";
 
     #[test]
     fn shape_and_dtype_are_bound() {
