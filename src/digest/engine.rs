@@ -311,7 +311,10 @@ mod tests {
         move |n| {
             if n > 0 {
                 once.call_once(|| {
-                    let f = std::fs::OpenOptions::new().write(true).open(path).expect("open");
+                    let f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .expect("open");
                     f.set_len(1 << 20).expect("truncate");
                 })
             }
@@ -373,11 +376,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = sparse(dir.path(), "small.bin", 4 << 20);
         let opts = Options::default();
-        assert_truncated_or_changed(hash_file(
-            &f,
-            &opts,
-            &truncate_on_first_progress(&f.path),
-        ));
+        assert_truncated_or_changed(hash_file(&f, &opts, &truncate_on_first_progress(&f.path)));
     }
 
     #[test]

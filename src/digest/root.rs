@@ -103,7 +103,8 @@ mod tests {
     }
 
     const EMPTY_ROOT: &str = "2763ffadefb136a611edd2d2a96f88501b192263031fc050b532e84868ec1515";
-    const TWO_TENSOR_ROOT: &str = "fab5ec97559851c642ba1737c6bf2da2cf198d7833c8cf634feefd882086e880";
+    const TWO_TENSOR_ROOT: &str =
+        "fab5ec97559851c642ba1737c6bf2da2cf198d7833c8cf634feefd882086e880";
 
     #[test]
     fn shape_and_dtype_are_bound() {
