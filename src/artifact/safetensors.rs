@@ -128,7 +128,7 @@ pub fn parse_header(
     for (name, info) in raw.tensors {
         tensors.push(validate_tensor(path, name, info)?);
     }
-    tensors.sort_by(|a, b| (a.begin, a.end).cmp(&(b.begin, b.end)));
+    tensors.sort_by_key(|t| (t.begin, t.end));
 
     let mut expected = 0u64;
     for t in &tensors {

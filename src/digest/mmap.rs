@@ -17,8 +17,8 @@
 //!
 //! Only regular files on local filesystems are mapped: network and FUSE filesystems take the
 //! buffered path, where truncation is an ordinary short read.
-
-#![allow(unsafe_code)]
+//!
+//! (`unsafe` is allowed for this module alone, at its declaration in `digest/mod.rs`.)
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::map;
@@ -83,13 +83,13 @@ mod linux {
         let Some(slot) = claim_slot() else {
             return Ok(None);
         };
-        // SAFETY: the mapping is read-only and private to this value. The bytes may change
-        // underneath if another process writes the file; the engine treats that as a changed
-        // file (length and mtime are compared after hashing) and the digest as void, and reading
-        // shared memory that changes is not undefined behaviour for `&[u8]` of plain bytes on
-        // this platform's memory model beyond the data race the kernel already permits `b3sum`.
-        // Truncation raises SIGBUS, which the guard registered below turns into zero pages and a
-        // recorded fault instead of a crash.
+        // SAFETY: `memmap2` requires that the file not be modified or truncated while mapped.
+        // We cannot prevent another process from doing either, so each case is contained:
+        // truncation faults are caught by the SIGBUS guard registered below (zero pages, an
+        // error, the digests discarded); a concurrent write changes bytes under a `&[u8]`, which
+        // BLAKE3 only reads as plain bytes (as `b3sum` does), and the engine reports the file as
+        // changed when its modification time moved. The mapping is read-only and private, so we
+        // never write through it, and it lives no longer than this `Mapped`.
         let map = match unsafe { memmap2::MmapOptions::new().len(len).map(file) } {
             Ok(map) => map,
             Err(e) => {

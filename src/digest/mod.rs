@@ -14,6 +14,7 @@
 pub mod buffered;
 mod engine;
 mod error;
+// The crate's only unsafe code: mapping files, and the SIGBUS guard that makes that safe.
 #[allow(unsafe_code)]
 mod mmap;
 pub mod plan;

@@ -113,7 +113,7 @@ mod tests {
         b.shape = vec![4];
         let mut c = a.clone();
         c.dtype = Dtype::I32;
-        assert_ne!(root_digest(&[a.clone()]), root_digest(&[b]));
+        assert_ne!(root_digest(std::slice::from_ref(&a)), root_digest(&[b]));
         assert_ne!(root_digest(&[a]), root_digest(&[c]));
     }
 }
