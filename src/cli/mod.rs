@@ -3,6 +3,7 @@
 
 mod demo;
 mod estimate;
+mod hash;
 mod inspect;
 mod render;
 
@@ -37,6 +38,7 @@ struct Cli {
 enum Command {
     Inspect(inspect::Args),
     Estimate(estimate::Args),
+    Hash(hash::Args),
     Demo(demo::Args),
 }
 
@@ -46,6 +48,7 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Estimate(args) => estimate::run(&args),
+        Command::Hash(args) => hash::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     exit.into()

@@ -1,0 +1,181 @@
+//! `weightguard hash PATH… [--b3sum] [--json]`: BLAKE3 digests per tensor (weight files) or per
+//! file (everything else), and a model root digest.
+
+use super::Exit;
+use super::render::{self, Style, bytes};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode};
+
+/// BLAKE3 digests of model weights: one per tensor and one over the header for weight files, one
+/// per file for everything else, and a root digest naming the model's tensors.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or model directories (every file under a directory is hashed).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Also give weight files a whole-file digest (equal to `b3sum`'s), from the same read.
+    #[arg(long)]
+    b3sum: bool,
+    /// One JSON object per path, one per line.
+    #[arg(long)]
+    json: bool,
+    /// Never memory-map: read every file with positioned reads into bounded buffers.
+    #[arg(long)]
+    no_mmap: bool,
+}
+
+pub fn run(args: &Args) -> Exit {
+    let opts = Options {
+        whole_file: args.b3sum,
+        read: if args.no_mmap {
+            ReadMode::Buffered
+        } else {
+            ReadMode::Auto
+        },
+    };
+    let mut exit = Exit::Ok;
+    let style = Style::stdout();
+    for path in &args.paths {
+        let result = digest::plan(path).and_then(|target| {
+            let bar = Progress::start(target.bytes());
+            let result = digest::hash_target(&target, &opts, &|n| bar.add(n));
+            bar.finish();
+            result
+        });
+        match result {
+            Ok(report) if args.json => match serde_json::to_string(&report) {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    render::error(&e, None);
+                    exit = Exit::Error;
+                }
+            },
+            Ok(report) => print!("{}", human(&report, style)),
+            Err(e) => {
+                render::error(&e, hint(&e));
+                exit = Exit::Error;
+            }
+        }
+    }
+    exit
+}
+
+fn hint(e: &DigestError) -> Option<&'static str> {
+    match e {
+        DigestError::Truncated { .. } | DigestError::Changed { .. } => {
+            Some("hash again once nothing is writing the file; these digests were discarded")
+        }
+        DigestError::Weights(_) => {
+            Some("the weight file is malformed; nothing in it was trusted, no digest was given")
+        }
+        _ => None,
+    }
+}
+
+/// `b3sum`-style lines: `<digest>  <file>` for whole files, `<digest>  <file>:<tensor>` per
+/// tensor, `<digest>  <file>:(header)`, and the root last.
+pub fn human(r: &HashReport, style: Style) -> String {
+    let mut out = String::new();
+    for f in &r.files {
+        let file = f.path.display();
+        if let Some(d) = f.blake3 {
+            out.push_str(&format!("{d}  {file}\n"));
+        }
+        if let Some(h) = &f.header {
+            out.push_str(&format!("{}  {file}:{}\n", h.blake3, style.dim("(header)")));
+        }
+        for t in &f.tensors {
+            out.push_str(&format!("{}  {file}:{}\n", t.blake3, t.name));
+        }
+    }
+    if let Some(root) = r.root {
+        out.push_str(&format!(
+            "{}  {}  {}\n",
+            style.bold(&root.to_string()),
+            r.path.display(),
+            style.dim(&format!(
+                "(model root: {} tensors, {} files, {})",
+                r.tensor_count,
+                r.files.len(),
+                bytes(r.bytes)
+            ))
+        ));
+    }
+    out
+}
+
+/// A one-line progress bar on stderr, drawn only on a terminal and only for long runs.
+struct Progress {
+    done: AtomicU64,
+    total: u64,
+    start: Instant,
+    last_draw_ms: AtomicU64,
+    drawn: AtomicBool,
+    enabled: bool,
+}
+
+impl Progress {
+    /// Runs shorter than this are not worth a bar.
+    const MIN_BYTES: u64 = 1 << 30;
+    const DELAY: Duration = Duration::from_millis(500);
+    const INTERVAL_MS: u64 = 200;
+
+    fn start(total: u64) -> Progress {
+        Progress {
+            done: AtomicU64::new(0),
+            total,
+            start: Instant::now(),
+            last_draw_ms: AtomicU64::new(0),
+            drawn: AtomicBool::new(false),
+            enabled: total >= Self::MIN_BYTES && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Counts `n` bytes and redraws at most every INTERVAL_MS (called from hashing threads).
+    fn add(&self, n: u64) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        if !self.enabled {
+            return;
+        }
+        let elapsed = self.start.elapsed();
+        if elapsed < Self::DELAY {
+            return;
+        }
+        let ms = elapsed.as_millis() as u64;
+        let last = self.last_draw_ms.load(Ordering::Relaxed);
+        if ms < last + Self::INTERVAL_MS
+            || self
+                .last_draw_ms
+                .compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let fraction = (done as f64 / self.total.max(1) as f64).min(1.0);
+        const WIDTH: usize = 30;
+        let filled = (fraction * WIDTH as f64) as usize;
+        let rate = done as f64 / elapsed.as_secs_f64();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Khashing [{}{}] {:>3.0}%  {} of {}  {}/s",
+            "#".repeat(filled),
+            " ".repeat(WIDTH - filled),
+            fraction * 100.0,
+            bytes(done),
+            bytes(self.total),
+            bytes(rate as u64)
+        );
+        let _ = err.flush();
+        self.drawn.store(true, Ordering::Relaxed);
+    }
+
+    fn finish(&self) {
+        if self.drawn.load(Ordering::Relaxed) {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Stage: BLAKE3 digests of model files, reading each byte once.
+//!
+//! A weight file gets one digest over its header (the bytes before the tensor data) and one per
+//! tensor over exactly that tensor's bytes; together they cover every byte of the file. Any other
+//! file gets a whole-file digest equal to `b3sum`'s, and weight files get one too on request,
+//! computed from the same reads. A model's tensors are summarised by a root digest
+//! ([`root::root_digest`]). The format of every value is specified in `docs/digest.md`.
+//!
+//! Reading: large regular files on local filesystems are memory-mapped ([`mmap`], guarded against
+//! truncation); everything else goes through positioned reads into bounded buffers
+//! ([`buffered`]). Large files are hashed one at a time with BLAKE3's tree parallelism; small
+//! files are hashed in parallel with each other.
+
+pub mod buffered;
+mod engine;
+mod error;
+// The crate's only unsafe code: mapping files, and the SIGBUS guard that makes that safe.
+#[allow(unsafe_code)]
+mod mmap;
+pub mod plan;
+pub mod report;
+pub mod root;
+mod segment;
+
+pub use engine::{LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target};
+pub use error::DigestError;
+pub use plan::{PlannedFile, Target, plan};
+pub use report::{Digest, FileDigest, FileKind, HashReport, RangeDigest, ReadPath, TensorDigest};
+pub use root::{ROOT_CONTEXT, RootEntry, root_digest};
+
+/// Plans and hashes `path` (a file or a directory); `progress` is called with each count of
+/// bytes hashed.
+pub fn hash_path(
+    path: &std::path::Path,
+    opts: &Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<HashReport, DigestError> {
+    hash_target(&plan(path)?, opts, progress)
+}
