@@ -41,7 +41,12 @@ impl Range {
         Range::exact(0.0)
     }
 
-    pub fn add(self, other: Range) -> Range {
+}
+
+impl std::ops::Add for Range {
+    type Output = Range;
+
+    fn add(self, other: Range) -> Range {
         Range {
             low: self.low + other.low,
             point: self.point + other.point,

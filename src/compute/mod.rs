@@ -196,7 +196,7 @@ pub fn estimate(input: &EstimateInput) -> Result<Estimate, EstimateError> {
     let own_training = (!stage_estimates.is_empty()).then(|| {
         stage_estimates
             .iter()
-            .fold(Range::zero(), |acc, s| acc.add(s.operations))
+            .fold(Range::zero(), |acc, s| acc + s.operations)
     });
     let base_model = input
         .record
@@ -212,7 +212,7 @@ pub fn estimate(input: &EstimateInput) -> Result<Estimate, EstimateError> {
             let mut total = own.unwrap_or(Range::zero());
             if let Some(b) = base {
                 match b.operations {
-                    Some(ops) => total = total.add(Range::exact(ops)),
+                    Some(ops) => total = total + Range::exact(ops),
                     None => {
                         warnings.push(format!(
                             "base model `{}`: operations not declared; the lineage total has no upper bound",
