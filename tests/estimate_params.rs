@@ -236,6 +236,9 @@ fn tensors_give_the_same_counts_as_the_config() {
         ModelSpec::llama31_405b(),
         ModelSpec::mixtral_8x7b(),
         ModelSpec::deepseek_v3(),
+        ModelSpec::qwen25_7b(),
+        ModelSpec::qwen3_30b_a3b(),
+        ModelSpec::gemma2_9b(),
     ] {
         let e = tensors_estimate(&spec);
         let p = &e.parameters;

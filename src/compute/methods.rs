@@ -40,7 +40,6 @@ impl Range {
     pub fn zero() -> Range {
         Range::exact(0.0)
     }
-
 }
 
 impl std::ops::Add for Range {
