@@ -12,5 +12,6 @@
 pub mod artifact;
 pub mod compute;
 pub mod digest;
+pub mod envelope;
 pub mod fixture;
 pub mod policy;

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod report;
 pub mod root;
 mod segment;
+pub(crate) use segment::SegmentHasher;
 
 pub use engine::{LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target};
 pub use error::DigestError;

@@ -1,0 +1,29 @@
+//! Stage 4: envelopes that carry controlled weights to where they may go, and nowhere else.
+//!
+//! An envelope is a valid age v1 file (`age -d -i key | tar x` recovers the weights) whose header
+//! carries signed destination claims in a custom stanza and whose plaintext is a tar stream of the
+//! artifact's files ending with a signed manifest of their digests. Specified in
+//! `docs/envelope-format.md`.
+//!
+//! [`seal`] encrypts and hashes in one pass on all cores; [`verify`] checks structure and claims
+//! without any key; [`open`] refuses before decrypting when the claims do not fit the site, then
+//! decrypts into a temporary directory and renames it into place only if every digest matched.
+
+pub mod claims;
+mod error;
+pub mod filehash;
+pub mod header;
+pub mod inspect;
+pub mod keys;
+pub mod manifest;
+pub mod open;
+pub mod seal;
+pub mod stream;
+pub mod tar;
+
+pub use claims::{Claims, PolicyRef};
+pub use error::EnvelopeError;
+pub use inspect::{Verified, verify};
+pub use keys::{SignerKey, SigningKey};
+pub use open::{OpenReport, Site, open};
+pub use seal::{SealReport, SealTerms, seal};

@@ -1,0 +1,535 @@
+//! Opening: every check that needs no key first (signer, claims, site, expiry, policy, output
+//! path), then the file key, the header MAC, and a parallel decryption whose plaintext goes into
+//! a temporary directory beside the output while every file is hashed. The directory is renamed
+//! into place only when the whole payload authenticated and every digest matched the signed
+//! manifest; on any failure it is removed, so no partial plaintext is left behind.
+
+use super::EnvelopeError;
+use super::claims::Claims;
+use super::filehash::FileHasher;
+use super::header;
+use super::inspect;
+use super::keys::{BoxedIdentity, SignerKey};
+use super::manifest::{self, FileEntry};
+use super::stream::{self, BATCH_CHUNKS, NONCE_LEN, PayloadKey, SEALED_CHUNK};
+use super::tar::{self, Entry};
+use age::secrecy::ExposeSecret;
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+/// Where and when the envelope is being opened, and what the policy says now.
+pub struct Site<'a> {
+    /// ISO 3166-1 alpha-2 country of this site.
+    pub country: String,
+    pub site: Option<String>,
+    /// Today, `YYYY-MM-DD` (UTC).
+    pub today: String,
+    /// The current policy's verdict on the claims: `Err(why)` refuses.
+    pub policy: &'a dyn Fn(&Claims) -> Result<(), String>,
+}
+
+/// What was opened.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpenReport {
+    pub output: PathBuf,
+    pub files: usize,
+    pub bytes: u64,
+    pub root: Option<String>,
+    pub claims: Option<Claims>,
+    /// A plain age file opened as payload, without claims or manifest.
+    pub plain: bool,
+}
+
+/// Checks the claims against this site; every refusal happens before decryption.
+pub fn check_claims(path: &Path, claims: &Claims, site: &Site) -> Result<(), EnvelopeError> {
+    let wrong = |claimed: String, actual: String| EnvelopeError::WrongSite {
+        path: path.to_owned(),
+        claimed,
+        actual,
+    };
+    if !claims.destination.eq_ignore_ascii_case(&site.country) {
+        return Err(wrong(
+            format!("destination {}", claims.destination),
+            format!("in {}", site.country.to_ascii_uppercase()),
+        ));
+    }
+    if let Some(sealed_site) = &claims.site {
+        match &site.site {
+            Some(here) if here == sealed_site => {}
+            Some(here) => return Err(wrong(format!("site {sealed_site}"), format!("site {here}"))),
+            None => {
+                return Err(wrong(
+                    format!("site {sealed_site}"),
+                    "not named (pass --site)".into(),
+                ));
+            }
+        }
+    }
+    if let Some(expires) = &claims.expires
+        && site.today.as_str() > expires.as_str()
+    {
+        return Err(EnvelopeError::Expired {
+            path: path.to_owned(),
+            expires: expires.clone(),
+            today: site.today.clone(),
+        });
+    }
+    (site.policy)(claims).map_err(|why| EnvelopeError::PolicyRefuses {
+        path: path.to_owned(),
+        why,
+    })
+}
+
+/// Opens `path` into the new directory `output` (or, for a plain age file with `allow_plain`,
+/// the new file `output`).
+pub fn open(
+    path: &Path,
+    identities: &[BoxedIdentity],
+    signer: Option<&SignerKey>,
+    site: &Site,
+    output: &Path,
+    allow_plain: bool,
+) -> Result<OpenReport, EnvelopeError> {
+    let env = inspect::read(path, signer)?;
+    match &env.claims {
+        None if !allow_plain => {
+            return Err(EnvelopeError::NoClaims {
+                path: path.to_owned(),
+            });
+        }
+        None => {}
+        Some(signed) => {
+            if signer.is_none() {
+                return Err(EnvelopeError::Keys {
+                    what: "a trusted signer is required to open an envelope (--signer)".into(),
+                });
+            }
+            check_claims(path, &signed.claims, site)?;
+        }
+    }
+    if output.exists() {
+        return Err(EnvelopeError::OutputExists {
+            path: output.to_owned(),
+        });
+    }
+
+    let stanzas: Vec<age_core::format::Stanza> = env.header.stanzas[..env.recipients]
+        .iter()
+        .map(|s| age_core::format::Stanza {
+            tag: s.tag.clone(),
+            args: s.args.clone(),
+            body: s.body.clone(),
+        })
+        .collect();
+    let mut file_key = None;
+    for id in identities {
+        match id.unwrap_stanzas(&stanzas) {
+            Some(Ok(k)) => {
+                file_key = Some(*k.expose_secret());
+                break;
+            }
+            Some(Err(e)) => {
+                return Err(EnvelopeError::Header {
+                    path: path.to_owned(),
+                    offset: 0,
+                    what: format!("recipient stanza: {e}"),
+                });
+            }
+            None => {}
+        }
+    }
+    let Some(fk) = file_key else {
+        return Err(EnvelopeError::NoMatchingIdentity {
+            path: path.to_owned(),
+        });
+    };
+    if !header::verify_mac(&fk, &env.header_bytes, &env.header) {
+        return Err(EnvelopeError::HeaderMac {
+            path: path.to_owned(),
+        });
+    }
+
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if env.claims.is_none() {
+        // A plain age file: its payload, written as one file.
+        let tmp = tempfile::Builder::new()
+            .prefix(".weightguard-open-")
+            .tempfile_in(parent)
+            .map_err(EnvelopeError::io(parent))?;
+        let mut w = std::io::BufWriter::with_capacity(
+            1 << 20,
+            tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?,
+        );
+        let mut bytes = 0u64;
+        decrypt(path, &env, &fk, |plain| {
+            bytes += plain.len() as u64;
+            w.write_all(plain).map_err(|e| e.to_string())
+        })?;
+        w.flush()
+            .and_then(|_| w.get_ref().sync_all())
+            .map_err(EnvelopeError::io(tmp.path()))?;
+        drop(w);
+        tmp.persist_noclobber(output)
+            .map_err(|e| EnvelopeError::io(output)(e.error))?;
+        return Ok(OpenReport {
+            output: output.to_owned(),
+            files: 1,
+            bytes,
+            root: None,
+            claims: None,
+            plain: true,
+        });
+    }
+
+    let signed = env.claims.as_ref().expect("checked above");
+    let name = output
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.weightguard-partial-"))
+        .tempdir_in(parent)
+        .map_err(EnvelopeError::io(parent))?;
+    let mut sink = TarSink::new(tmp.path().to_owned());
+    decrypt(path, &env, &fk, |plain| sink.write(plain))?;
+    let (entries, manifest_bytes, bytes) =
+        sink.finish().map_err(|what| EnvelopeError::PayloadFormat {
+            path: path.to_owned(),
+            what,
+        })?;
+    let manifest = manifest::verify(&manifest_bytes, &signed.signer).map_err(|what| {
+        EnvelopeError::Manifest {
+            path: path.to_owned(),
+            what,
+        }
+    })?;
+    if manifest.claims_blake3 != signed.digest() {
+        return Err(EnvelopeError::Manifest {
+            path: path.to_owned(),
+            what: "the manifest was signed for other claims than this header carries".into(),
+        });
+    }
+    compare(path, &manifest.files, &entries)?;
+    if output.exists() {
+        return Err(EnvelopeError::OutputExists {
+            path: output.to_owned(),
+        });
+    }
+    std::fs::rename(tmp.path(), output).map_err(EnvelopeError::io(output))?;
+    // The directory now lives at `output`: stop the guard from deleting it.
+    let _ = tmp.keep();
+    Ok(OpenReport {
+        output: output.to_owned(),
+        files: entries.len(),
+        bytes,
+        root: manifest.root,
+        claims: Some(signed.claims.clone()),
+        plain: false,
+    })
+}
+
+/// Every file the manifest lists, with the same digests, and nothing else.
+fn compare(path: &Path, expected: &[FileEntry], found: &[FileEntry]) -> Result<(), EnvelopeError> {
+    let fail = |what: String| EnvelopeError::Digest {
+        path: path.to_owned(),
+        what,
+    };
+    if expected.len() != found.len() {
+        return Err(fail(format!(
+            "the manifest lists {} files but the payload holds {}",
+            expected.len(),
+            found.len()
+        )));
+    }
+    for (e, f) in expected.iter().zip(found) {
+        if e.path != f.path || e.size != f.size {
+            return Err(fail(format!(
+                "payload file `{}` ({} bytes) where the manifest lists `{}` ({} bytes)",
+                f.path, f.size, e.path, e.size
+            )));
+        }
+        if e.blake3 != f.blake3 || e.header != f.header {
+            return Err(fail(format!(
+                "`{}`: digest does not match the manifest",
+                f.path
+            )));
+        }
+        if e.tensors.len() != f.tensors.len() {
+            return Err(fail(format!(
+                "`{}`: tensors differ from the manifest",
+                f.path
+            )));
+        }
+        for (te, tf) in e.tensors.iter().zip(&f.tensors) {
+            if te != tf {
+                return Err(fail(format!(
+                    "`{}`: tensor `{}` does not match the manifest",
+                    f.path, tf.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decrypts the payload batch by batch (a reader thread decrypting on all cores) and hands each
+/// authenticated batch to `sink` in order.
+fn decrypt(
+    path: &Path,
+    env: &inspect::Envelope,
+    file_key: &[u8; 16],
+    mut sink: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), EnvelopeError> {
+    let mut file = std::fs::File::open(path).map_err(EnvelopeError::io(path))?;
+    let start = env.header.len as u64;
+    file.seek(SeekFrom::Start(start))
+        .map_err(EnvelopeError::io(path))?;
+    let mut nonce = [0u8; NONCE_LEN];
+    file.read_exact(&mut nonce)
+        .map_err(EnvelopeError::io(path))?;
+    let key = PayloadKey::derive(file_key, &nonce);
+    let payload = env.file_len - start - NONCE_LEN as u64;
+    let batch = (BATCH_CHUNKS * SEALED_CHUNK) as u64;
+
+    let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, EnvelopeError>>(2);
+    let owned = path.to_owned();
+    let reader = std::thread::spawn(move || {
+        let mut sealed = vec![0u8; batch as usize];
+        let mut done = 0u64;
+        let mut chunk = 0u64;
+        while done < payload {
+            let n = (payload - done).min(batch) as usize;
+            let last = done + n as u64 == payload;
+            let result = file
+                .read_exact(&mut sealed[..n])
+                .map_err(EnvelopeError::io(&owned))
+                .and_then(|_| {
+                    let mut plain = Vec::with_capacity(n);
+                    stream::open_batch(&key, chunk, &sealed[..n], last, &mut plain)
+                        .map(|_| plain)
+                        .map_err(|c| EnvelopeError::Payload {
+                            path: owned.clone(),
+                            chunk: c,
+                        })
+                });
+            let failed = result.is_err();
+            if tx.send(result).is_err() || failed {
+                return;
+            }
+            done += n as u64;
+            chunk += n.div_ceil(SEALED_CHUNK) as u64;
+        }
+    });
+    let mut outcome = Ok(());
+    for batch in rx {
+        match batch {
+            Ok(plain) => {
+                if let Err(what) = sink(&plain) {
+                    outcome = Err(EnvelopeError::PayloadFormat {
+                        path: path.to_owned(),
+                        what,
+                    });
+                    break;
+                }
+            }
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    let _ = reader.join();
+    outcome
+}
+
+enum State {
+    /// Collecting a 512-byte header block.
+    Header(Vec<u8>),
+    File {
+        name: String,
+        left: u64,
+        pad: usize,
+        out: std::io::BufWriter<std::fs::File>,
+        hasher: Box<FileHasher>,
+    },
+    Manifest {
+        left: u64,
+        pad: usize,
+        buf: Vec<u8>,
+    },
+    Padding(usize),
+    /// After the end-of-archive block: only zeros may follow.
+    End,
+}
+
+/// Writes a tar stream's files under `root`, hashing each, and keeps the manifest entry.
+struct TarSink {
+    root: PathBuf,
+    state: State,
+    names: HashSet<String>,
+    entries: Vec<FileEntry>,
+    manifest: Option<Vec<u8>>,
+    bytes: u64,
+}
+
+impl TarSink {
+    fn new(root: PathBuf) -> Self {
+        TarSink {
+            root,
+            state: State::Header(Vec::with_capacity(tar::BLOCK)),
+            names: HashSet::new(),
+            entries: Vec::new(),
+            manifest: None,
+            bytes: 0,
+        }
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> Result<(), String> {
+        while !data.is_empty() {
+            match &mut self.state {
+                State::Header(buf) => {
+                    let take = (tar::BLOCK - buf.len()).min(data.len());
+                    buf.extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                    if buf.len() == tar::BLOCK {
+                        let block: [u8; tar::BLOCK] = buf[..].try_into().map_err(|_| "block")?;
+                        self.state = self.begin(&block)?;
+                    }
+                }
+                State::File {
+                    name,
+                    left,
+                    pad,
+                    out,
+                    hasher,
+                } => {
+                    let take = usize::try_from(*left).unwrap_or(usize::MAX).min(data.len());
+                    let part = &data[..take];
+                    hasher.feed(part)?;
+                    out.write_all(part)
+                        .map_err(|e| format!("writing `{name}`: {e}"))?;
+                    *left -= take as u64;
+                    self.bytes += take as u64;
+                    data = &data[take..];
+                    if *left == 0 {
+                        let pad = *pad;
+                        let State::File {
+                            out, hasher, name, ..
+                        } = std::mem::replace(&mut self.state, State::Padding(pad))
+                        else {
+                            unreachable!("matched above")
+                        };
+                        let mut out = out;
+                        out.flush()
+                            .and_then(|_| out.get_ref().sync_all())
+                            .map_err(|e| format!("writing `{name}`: {e}"))?;
+                        self.entries.push(hasher.finish()?);
+                    }
+                }
+                State::Manifest { left, pad, buf } => {
+                    let take = usize::try_from(*left).unwrap_or(usize::MAX).min(data.len());
+                    buf.extend_from_slice(&data[..take]);
+                    *left -= take as u64;
+                    data = &data[take..];
+                    if *left == 0 {
+                        let pad = *pad;
+                        let State::Manifest { buf, .. } =
+                            std::mem::replace(&mut self.state, State::Padding(pad))
+                        else {
+                            unreachable!("matched above")
+                        };
+                        self.manifest = Some(buf);
+                    }
+                }
+                State::Padding(left) => {
+                    let take = (*left).min(data.len());
+                    if data[..take].iter().any(|&b| b != 0) {
+                        return Err("non-zero padding after an entry".into());
+                    }
+                    *left -= take;
+                    data = &data[take..];
+                    if *left == 0 {
+                        self.state = State::Header(Vec::with_capacity(tar::BLOCK));
+                    }
+                }
+                State::End => {
+                    if data.iter().any(|&b| b != 0) {
+                        return Err("data after the end of the archive".into());
+                    }
+                    data = &[];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the entry whose header is `block`.
+    fn begin(&mut self, block: &[u8; tar::BLOCK]) -> Result<State, String> {
+        match tar::parse_header(block)? {
+            Entry::End => {
+                if self.manifest.is_none() {
+                    return Err("the archive ends without the signed manifest".into());
+                }
+                Ok(State::End)
+            }
+            Entry::File { name, size } => {
+                if self.manifest.is_some() {
+                    return Err(format!("`{name}` follows the manifest, which must be last"));
+                }
+                if !self.names.insert(name.clone()) {
+                    return Err(format!("`{name}` appears twice"));
+                }
+                let pad = tar::padding(size);
+                if name == manifest::ENTRY_NAME {
+                    if size > manifest::MAX_MANIFEST_BYTES {
+                        return Err(format!("manifest of {size} bytes exceeds the limit"));
+                    }
+                    return Ok(State::Manifest {
+                        left: size,
+                        pad,
+                        buf: Vec::new(),
+                    });
+                }
+                let path = self.root.join(&name);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("creating `{name}`: {e}"))?;
+                }
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .map_err(|e| format!("creating `{name}`: {e}"))?;
+                let hasher = Box::new(FileHasher::new(&name, size));
+                let state = State::File {
+                    name,
+                    left: size,
+                    pad,
+                    out: std::io::BufWriter::with_capacity(1 << 20, file),
+                    hasher,
+                };
+                if size == 0 {
+                    // An empty file is complete at once.
+                    let State::File { hasher, .. } = state else {
+                        unreachable!()
+                    };
+                    self.entries.push(hasher.finish()?);
+                    return Ok(State::Padding(pad));
+                }
+                Ok(state)
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(Vec<FileEntry>, Vec<u8>, u64), String> {
+        if !matches!(self.state, State::End) {
+            return Err("the payload ends inside the archive".into());
+        }
+        let manifest = self.manifest.ok_or("no signed manifest in the payload")?;
+        Ok((self.entries, manifest, self.bytes))
+    }
+}

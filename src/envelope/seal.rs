@@ -1,0 +1,388 @@
+//! Sealing: files → tar stream → age payload, hashing and encrypting in one pass.
+//!
+//! The main thread reads each file once into 8 MiB batches of tar plaintext and hashes the bytes
+//! as they arrive; a second thread encrypts each batch's 64 KiB chunks on all cores and writes
+//! them. Two batches in flight bound the memory, whatever the model's size. The envelope is
+//! written under a temporary name beside the output and renamed into place when complete.
+
+use super::EnvelopeError;
+use super::claims::{self, Claims, PolicyRef};
+use super::filehash::FileHasher;
+use super::header::{self, Stanza};
+use super::keys::{BoxedRecipient, SigningKey};
+use super::manifest::{self, Manifest};
+use super::stream::{self, BATCH, CHUNK, NONCE_LEN, PayloadKey};
+use super::tar;
+use age::secrecy::ExposeSecret;
+use age_core::format::FileKey;
+use ring::rand::{SecureRandom, SystemRandom};
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+/// Everything the sealer decides before sealing (from the gate).
+#[derive(Debug, Clone)]
+pub struct SealTerms {
+    pub destination: String,
+    pub site: Option<String>,
+    pub holder_hq: Option<String>,
+    pub decision: String,
+    pub authorization: Option<String>,
+    pub classification: String,
+    pub policy: PolicyRef,
+    pub expires: Option<String>,
+    pub sealed_on: String,
+    /// The gate's full output, kept in the manifest.
+    pub gate: serde_json::Value,
+}
+
+/// What was sealed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SealReport {
+    pub output: PathBuf,
+    pub files: usize,
+    /// Plaintext bytes of the files.
+    pub bytes: u64,
+    /// Envelope size.
+    pub envelope_bytes: u64,
+    pub root: Option<String>,
+    pub claims: Claims,
+}
+
+/// Seals the file or directory `input` into the envelope `output`.
+pub fn seal(
+    input: &Path,
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+    overwrite: bool,
+) -> Result<SealReport, EnvelopeError> {
+    if recipients.is_empty() {
+        return Err(EnvelopeError::Keys {
+            what: "no recipients: name at least one with --recipient".into(),
+        });
+    }
+    if output.exists() && !overwrite {
+        return Err(EnvelopeError::OutputExists {
+            path: output.to_owned(),
+        });
+    }
+    let files = entries(input)?;
+
+    let rng = SystemRandom::new();
+    let mut key_bytes = [0u8; 16];
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill(&mut key_bytes)
+        .and_then(|_| rng.fill(&mut nonce))
+        .map_err(|_| EnvelopeError::Keys {
+            what: "the system random source failed".into(),
+        })?;
+    let file_key = FileKey::new(Box::new(key_bytes));
+
+    let mut stanzas = Vec::new();
+    let mut labels: Option<HashSet<String>> = None;
+    for r in recipients {
+        let (wrapped, l) = r
+            .wrap_file_key(&file_key)
+            .map_err(|e| EnvelopeError::Keys {
+                what: format!("wrapping the file key: {e}"),
+            })?;
+        // age's rule: recipients combine only if they carry the same labels.
+        if labels.as_ref().is_some_and(|prev| *prev != l) {
+            return Err(EnvelopeError::Keys {
+                what: "these recipients cannot be combined in one envelope".into(),
+            });
+        }
+        labels = Some(l);
+        stanzas.extend(wrapped.into_iter().map(|s| Stanza {
+            tag: s.tag,
+            args: s.args,
+            body: s.body,
+        }));
+    }
+    let claims = Claims {
+        destination: terms.destination.clone(),
+        site: terms.site.clone(),
+        holder_hq: terms.holder_hq.clone(),
+        decision: terms.decision.clone(),
+        authorization: terms.authorization.clone(),
+        classification: terms.classification.clone(),
+        policy: terms.policy.clone(),
+        expires: terms.expires.clone(),
+        sealed_on: terms.sealed_on.clone(),
+        sealer: key.public().to_string(),
+        recipients: stanzas.len(),
+        recipients_blake3: claims::recipients_digest(&stanzas),
+    };
+    let claims_stanza = claims::to_stanza(&claims, key);
+    let claims_digest = blake3::hash(&claims_stanza.body[..claims_stanza.body.len() - 64])
+        .to_hex()
+        .to_string();
+    stanzas.push(claims_stanza);
+    let fk = *file_key.expose_secret();
+    let head = header::encode(&stanzas, &fk);
+
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".weightguard-seal-")
+        .tempfile_in(dir)
+        .map_err(EnvelopeError::io(dir))?;
+    let out_file = tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?;
+    let payload_key = PayloadKey::derive(&fk, &nonce);
+
+    let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, bool)>(2);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let tmp_path = tmp.path().to_owned();
+    let writer = std::thread::spawn(move || -> Result<u64, EnvelopeError> {
+        let io = EnvelopeError::io(&tmp_path);
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, out_file);
+        let mut written = (head.len() + nonce.len()) as u64;
+        let write = |w: &mut std::io::BufWriter<std::fs::File>, b: &[u8]| w.write_all(b);
+        let mut result = write(&mut w, &head).and_then(|_| write(&mut w, &nonce));
+        let mut counter = 0u64;
+        let mut sealed = Vec::with_capacity(BATCH + BATCH / CHUNK * stream::TAG_LEN + 64);
+        for (plain, last) in rx {
+            if result.is_ok() {
+                sealed.clear();
+                stream::seal_batch(&payload_key, counter, &plain, last, &mut sealed);
+                counter += plain.len().div_ceil(CHUNK) as u64;
+                written += sealed.len() as u64;
+                result = write(&mut w, &sealed);
+            }
+            let _ = free_tx.send(plain);
+        }
+        result
+            .and_then(|_| w.flush())
+            .and_then(|_| w.get_ref().sync_all())
+            .map_err(io)?;
+        Ok(written)
+    });
+
+    let produced = produce(&files, &claims_digest, terms, key, &tx, &free_rx);
+    drop(tx);
+    let written = writer.join().map_err(|_| EnvelopeError::Input {
+        path: output.to_owned(),
+        what: "the encryption thread panicked".into(),
+    })?;
+    let (manifest, bytes) = produced?;
+    let written = written?;
+    if overwrite {
+        tmp.persist(output)
+            .map_err(|e| EnvelopeError::io(output)(e.error))?;
+    } else {
+        tmp.persist_noclobber(output)
+            .map_err(|e| EnvelopeError::io(output)(e.error))?;
+    }
+    Ok(SealReport {
+        output: output.to_owned(),
+        files: manifest.files.len(),
+        bytes,
+        envelope_bytes: written,
+        root: manifest.root,
+        claims,
+    })
+}
+
+/// A file to seal and its name inside the envelope.
+struct Entry {
+    path: PathBuf,
+    name: String,
+    size: u64,
+}
+
+fn entries(input: &Path) -> Result<Vec<Entry>, EnvelopeError> {
+    let target = crate::digest::plan(input).map_err(|e| EnvelopeError::Input {
+        path: input.to_owned(),
+        what: e.to_string(),
+    })?;
+    let is_dir = input.is_dir();
+    let mut out = Vec::new();
+    for f in target.files {
+        let rel = if is_dir {
+            f.path.strip_prefix(input).unwrap_or(&f.path).to_owned()
+        } else {
+            PathBuf::from(f.path.file_name().unwrap_or_default())
+        };
+        let name = rel
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.join("/"))
+            .ok_or_else(|| EnvelopeError::Input {
+                path: f.path.clone(),
+                what: "file names must be UTF-8".into(),
+            })?;
+        tar::check_name(&name).map_err(|what| EnvelopeError::Input {
+            path: f.path.clone(),
+            what,
+        })?;
+        if name == manifest::ENTRY_NAME {
+            return Err(EnvelopeError::Input {
+                path: f.path.clone(),
+                what: "a file may not take the manifest's name".into(),
+            });
+        }
+        out.push(Entry {
+            path: f.path,
+            name,
+            size: f.size,
+        });
+    }
+    Ok(out)
+}
+
+/// Fills batches of tar plaintext and sends them to the writer; returns the manifest.
+fn produce(
+    files: &[Entry],
+    claims_digest: &str,
+    terms: &SealTerms,
+    key: &SigningKey,
+    tx: &mpsc::SyncSender<(Vec<u8>, bool)>,
+    free: &mpsc::Receiver<Vec<u8>>,
+) -> Result<(Manifest, u64), EnvelopeError> {
+    let mut batcher = Batcher {
+        buf: Vec::with_capacity(BATCH),
+        filled: 0,
+        tx,
+        free,
+    };
+    let mut entries = Vec::with_capacity(files.len());
+    let mut bytes = 0u64;
+    for f in files {
+        let io = EnvelopeError::io(&f.path);
+        let mut file = std::fs::File::open(&f.path).map_err(io)?;
+        let head = tar::file_header(&f.name, f.size).map_err(|what| EnvelopeError::Input {
+            path: f.path.clone(),
+            what,
+        })?;
+        batcher.push(&head)?;
+        let mut hasher = FileHasher::new(&f.name, f.size);
+        let mut left = f.size;
+        while left > 0 {
+            let spare = batcher.spare()?;
+            let want = spare.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = file
+                .read(&mut spare[..want])
+                .map_err(EnvelopeError::io(&f.path))?;
+            if n == 0 {
+                return Err(EnvelopeError::Input {
+                    path: f.path.clone(),
+                    what: format!("file shrank while being sealed ({left} bytes missing)"),
+                });
+            }
+            hasher
+                .feed(&spare[..n])
+                .map_err(|what| EnvelopeError::Input {
+                    path: f.path.clone(),
+                    what,
+                })?;
+            batcher.commit(n);
+            left -= n as u64;
+        }
+        batcher.push(&vec![0u8; tar::padding(f.size)])?;
+        entries.push(hasher.finish().map_err(|what| EnvelopeError::Input {
+            path: f.path.clone(),
+            what,
+        })?);
+        bytes += f.size;
+    }
+    let manifest = Manifest {
+        version: 1,
+        claims_blake3: claims_digest.to_owned(),
+        root: root_of(&entries),
+        files: entries,
+        decision: terms.gate.clone(),
+    };
+    let signed = manifest::sign(&manifest, key);
+    let head = tar::file_header(manifest::ENTRY_NAME, signed.len() as u64)
+        .map_err(|what| EnvelopeError::Keys { what })?;
+    batcher.push(&head)?;
+    batcher.push(&signed)?;
+    batcher.push(&vec![0u8; tar::padding(signed.len() as u64)])?;
+    batcher.push(&[0u8; 2 * tar::BLOCK])?;
+    batcher.finish()?;
+    Ok((manifest, bytes))
+}
+
+/// The model root digest over every tensor in the manifest, as `weightguard hash` computes it.
+pub fn root_of(files: &[manifest::FileEntry]) -> Option<String> {
+    let mut entries = Vec::new();
+    for f in files {
+        for t in &f.tensors {
+            let dtype = crate::artifact::Dtype::from_name(&t.dtype)?;
+            let digest = blake3::Hash::from_hex(&t.blake3).ok()?;
+            entries.push(crate::digest::RootEntry {
+                name: t.name.clone(),
+                dtype,
+                shape: t.shape.clone(),
+                digest: *digest.as_bytes(),
+            });
+        }
+    }
+    (!entries.is_empty()).then(|| crate::digest::root_digest(&entries).to_hex().to_string())
+}
+
+/// Batches of exactly `BATCH` bytes, except the last; a full batch is sent only once more bytes
+/// follow it, so the writer always knows which batch is final.
+struct Batcher<'a> {
+    buf: Vec<u8>,
+    /// Bytes of `buf` in use when [`Batcher::spare`] handed out the rest.
+    filled: usize,
+    tx: &'a mpsc::SyncSender<(Vec<u8>, bool)>,
+    free: &'a mpsc::Receiver<Vec<u8>>,
+}
+
+impl Batcher<'_> {
+    fn send_full(&mut self) -> Result<(), EnvelopeError> {
+        let next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.buf, next);
+        self.buf.clear();
+        self.tx
+            .send((full, false))
+            .map_err(|_| EnvelopeError::Keys {
+                what: "the encryption thread stopped (see the error above)".into(),
+            })
+    }
+
+    /// The free space of the current batch (sending it first if it is full).
+    fn spare(&mut self) -> Result<&mut [u8], EnvelopeError> {
+        if self.buf.len() == BATCH {
+            self.send_full()?;
+        }
+        self.filled = self.buf.len();
+        self.buf.resize(BATCH, 0);
+        Ok(&mut self.buf[self.filled..])
+    }
+
+    /// Keeps the first `n` bytes of the space [`Batcher::spare`] returned.
+    fn commit(&mut self, n: usize) {
+        self.buf.truncate(self.filled + n);
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) -> Result<(), EnvelopeError> {
+        while !bytes.is_empty() {
+            if self.buf.len() == BATCH {
+                self.send_full()?;
+            }
+            let take = bytes.len().min(BATCH - self.buf.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), EnvelopeError> {
+        let last = std::mem::take(&mut self.buf);
+        self.tx.send((last, true)).map_err(|_| EnvelopeError::Keys {
+            what: "the encryption thread stopped (see the error above)".into(),
+        })
+    }
+}
