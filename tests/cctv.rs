@@ -19,7 +19,10 @@ struct Vector {
 }
 
 fn parse(name: String, bytes: &[u8]) -> Vector {
-    let split = bytes.windows(2).position(|w| w == b"\n\n").expect("preamble");
+    let split = bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .expect("preamble");
     let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
     let mut v = Vector {
         name,
@@ -40,7 +43,12 @@ fn parse(name: String, bytes: &[u8]) -> Vector {
             _ => {}
         }
     }
-    if v.identities.is_empty() || !v.identities.iter().all(|i| i.starts_with("AGE-SECRET-KEY-1")) {
+    if v.identities.is_empty()
+        || !v
+            .identities
+            .iter()
+            .all(|i| i.starts_with("AGE-SECRET-KEY-1"))
+    {
         v.skip = true;
     }
     v
@@ -50,7 +58,10 @@ fn parse(name: String, bytes: &[u8]) -> Vector {
 fn cctv_x25519_vectors_give_the_expected_result() {
     let dir = vectors_dir();
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|_| {
-        panic!("{} is missing: run the tests with scripts/test (it runs scripts/fetch-cctv)", dir.display())
+        panic!(
+            "{} is missing: run the tests with scripts/test (it runs scripts/fetch-cctv)",
+            dir.display()
+        )
     });
     let tmp = tempfile::tempdir().unwrap();
     let allow = |_: &Claims| Ok(());
@@ -90,9 +101,19 @@ fn cctv_x25519_vectors_give_the_expected_result() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("{} (expect {}): {:?}", v.name, v.expect, result.err().map(|e| e.to_string())));
+            failures.push(format!(
+                "{} (expect {}): {:?}",
+                v.name,
+                v.expect,
+                result.err().map(|e| e.to_string())
+            ));
         }
     }
     assert!(ran >= 60, "only {ran} vectors applied");
-    assert!(failures.is_empty(), "{} of {ran} vectors failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

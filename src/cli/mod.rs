@@ -5,7 +5,9 @@ mod demo;
 mod estimate;
 mod hash;
 mod inspect;
+mod keygen;
 mod render;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +41,8 @@ enum Command {
     Inspect(inspect::Args),
     Estimate(estimate::Args),
     Hash(hash::Args),
+    Keygen(keygen::Args),
+    Verify(verify::Args),
     Demo(demo::Args),
 }
 
@@ -49,6 +53,8 @@ pub fn run() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Estimate(args) => estimate::run(&args),
         Command::Hash(args) => hash::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     exit.into()
