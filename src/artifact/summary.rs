@@ -50,7 +50,7 @@ impl Artifact {
                         c.packed.add(t.elements, t.len);
                     }
                     c.total = c.total.saturating_add(t.elements);
-                    let by = c.by_dtype.entry(t.dtype.name().to_owned()).or_default();
+                    let by = c.by_dtype.entry(t.dtype.name()).or_default();
                     *by = by.saturating_add(t.elements);
                 }
                 TensorRole::QuantizationAux => c.quantization_aux.add(t.elements, t.len),
