@@ -11,7 +11,7 @@ use super::dtype::TensorType;
 use super::read::MeteredFile;
 use super::{
     Artifact, ArtifactError, DataRegion, Format, Layout, SecurityFinding, ShardIndex, Tensor,
-    WeightFile, gguf, gguf_arch, pytorch, role, safetensors, sharded, summary,
+    TensorRole, WeightFile, gguf, gguf_arch, pytorch, role, safetensors, sharded, summary,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,8 @@ pub struct ParsedTensor {
     pub len: u64,
     /// Index into the file's `regions`.
     pub region: usize,
+    /// Exactly the bytes of an earlier tensor of the file (tied weights).
+    pub tied: bool,
 }
 
 #[derive(Debug)]
@@ -302,7 +304,11 @@ impl Builder {
         let tensor_count = p.tensors.len();
         for t in p.tensors {
             self.tensors.push(Tensor {
-                role: role::classify(&t.name, t.dtype),
+                role: if t.tied {
+                    TensorRole::Tied
+                } else {
+                    role::classify(&t.name, t.dtype)
+                },
                 name: t.name,
                 dtype: t.dtype,
                 shape: t.shape,
@@ -519,6 +525,7 @@ fn read_safetensors(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError> {
             offset,
             len,
             region: i,
+            tied: false,
         });
     }
     Ok(p)
@@ -571,6 +578,7 @@ fn read_gguf(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError> {
             offset: t.offset,
             len,
             region: i,
+            tied: false,
         });
     }
     if !unknown.is_empty() {
@@ -584,7 +592,7 @@ fn read_gguf(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError> {
 }
 
 /// The first few items of a list for a one-line message, and how many were left out.
-pub(super) fn first_few(items: &[String]) -> String {
+pub(crate) fn first_few(items: &[String]) -> String {
     const SHOWN: usize = 5;
     let mut s = items
         .iter()

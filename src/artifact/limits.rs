@@ -59,3 +59,7 @@ pub const MAX_PICKLE_LONG_BYTES: u64 = 64;
 
 /// Most security findings kept per file; beyond, they are counted in a warning.
 pub const MAX_FINDINGS_PER_FILE: usize = 1_000;
+
+/// Most containers (tuples, lists, dicts, persistent ids) one pickle may build. A state dict of
+/// 100,000 tensors builds about a million.
+pub const MAX_PICKLE_CONTAINERS: usize = 8_000_000;

@@ -5,7 +5,7 @@
 //! reads is counted in [`Artifact::bytes_read`]. Formats are told apart by content
 //! ([`detect`]), not by file name.
 
-mod builder;
+pub(crate) mod builder;
 pub mod config;
 pub mod cursor;
 pub mod detect;

@@ -4,7 +4,7 @@
 //! `format` (safetensors | gguf | pytorch | pytorch_legacy | pickle), `layout`, `path`,
 //! `files[]` {path, format, size, header_bytes, data_bytes, tensor_count},
 //! `tensor_count`, `data_bytes`, `parameters` {total, active, by_dtype}, `packed_weights`,
-//! `quantization_aux`, `buffers` (each {tensors, elements, bytes}), `elements`, `architecture`
+//! `quantization_aux`, `buffers`, `tied` (each {tensors, elements, bytes}), `elements`, `architecture`
 //! (from config.json or a GGUF's metadata, or null), `index` (declared totals, or null),
 //! `warnings[]`, `bytes_read`, `safe` (false when a pickle would import or call anything beyond
 //! what a state dict needs), `security_findings[]` {file, member, offset, opcode, global,
@@ -28,6 +28,8 @@ pub struct InspectReport {
     pub packed_weights: RoleCount,
     pub quantization_aux: RoleCount,
     pub buffers: RoleCount,
+    /// Tensors that are second names for another tensor's bytes (tied weights).
+    pub tied: RoleCount,
     /// Elements of every tensor, whatever its role.
     pub elements: u64,
     pub architecture: Option<ModelConfig>,
@@ -93,6 +95,7 @@ impl Artifact {
             packed_weights: counts.packed,
             quantization_aux: counts.quantization_aux,
             buffers: counts.buffers,
+            tied: counts.tied,
             elements: self.elements(),
             architecture: self.config.clone(),
             index: self.index.as_ref().map(|i| IndexReport {

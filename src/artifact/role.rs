@@ -23,6 +23,9 @@ pub enum TensorRole {
     QuantizationAux,
     /// A non-learned buffer (position ids, rotary frequencies, running statistics, masks).
     Buffer,
+    /// Another name for exactly the bytes of an earlier tensor (tied weights in a PyTorch state
+    /// dict, where both names view one storage): counted once, under the first name.
+    Tied,
 }
 
 /// Last name components of tensors that are buffers whatever their dtype.

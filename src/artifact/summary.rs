@@ -27,6 +27,8 @@ pub struct ParameterCounts {
     pub quantization_aux: RoleCount,
     /// Non-learned buffers (not parameters).
     pub buffers: RoleCount,
+    /// Second names of tied tensors (the bytes are counted under the first name).
+    pub tied: RoleCount,
 }
 
 impl RoleCount {
@@ -55,6 +57,7 @@ impl Artifact {
                 }
                 TensorRole::QuantizationAux => c.quantization_aux.add(t.elements, t.len),
                 TensorRole::Buffer => c.buffers.add(t.elements, t.len),
+                TensorRole::Tied => c.tied.add(t.elements, t.len),
             }
         }
         c

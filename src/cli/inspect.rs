@@ -130,6 +130,20 @@ pub fn human(r: &InspectReport, style: Style) -> String {
             not_params(&r.quantization_aux, "scales, zero points"),
         );
     }
+    if r.tied.tensors > 0 {
+        row(
+            "tied",
+            format!(
+                "{} {} naming another tensor's bytes (counted once)",
+                r.tied.tensors,
+                if r.tied.tensors == 1 {
+                    "tensor"
+                } else {
+                    "tensors"
+                }
+            ),
+        );
+    }
     row(
         "buffers",
         if r.buffers.tensors == 0 {
