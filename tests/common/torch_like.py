@@ -98,7 +98,7 @@ def save(obj, path, extra_members=(), data_pkl=None, root="archive", compress=()
     members += list(extra_members)
     write_zip(path, members, root=root, compress=compress)
 
-def save_legacy(obj, path):
+def save_legacy(obj, path, sys_info_pkl=None):
     """The pre-1.6 format: five pickles, then each storage as u64 numel + bytes."""
     sys_info = {"protocol_version": 1001, "little_endian": True,
                 "type_sizes": {"short": 2, "int": 4, "long": 4}}
@@ -106,7 +106,7 @@ def save_legacy(obj, path):
     with open(path, "wb") as f:
         f.write(pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2))
         f.write(pickle.dumps(1001, protocol=2))
-        f.write(pickle.dumps(sys_info, protocol=2))
+        f.write(sys_info_pkl if sys_info_pkl is not None else pickle.dumps(sys_info, protocol=2))
         f.write(dumps(obj, legacy=True))
         keys = sorted(stor, key=int)
         f.write(pickle.dumps(keys, protocol=2))
