@@ -169,7 +169,8 @@ fn getattr_chains_inst_obj_and_extensions_are_each_flagged() {
     let ext = b"\x80\x02\x82\x01)R.".to_vec();
     // A state-dict global called where no state dict calls it.
     let called = b"\x80\x02ctorch\nFloatStorage\n)R.".to_vec();
-    let cases: Vec<(&str, Vec<u8>, Vec<(&str, Option<&str>)>)> = vec![
+    type Expected<'a> = Vec<(&'a str, Option<&'a str>)>;
+    let cases: Vec<(&str, Vec<u8>, Expected)> = vec![
         (
             "getattr-chain",
             chain,
