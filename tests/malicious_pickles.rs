@@ -51,7 +51,9 @@ fn offset_of(haystack: &[u8], needle: &[u8]) -> u64 {
 const WRITE: &str = r#"
 import json
 spec = json.loads(sys.argv[2])
-if spec.get("legacy_sys_info") is not None:
+if spec.get("raw_members") is not None:
+    write_zip(sys.argv[1], [(n, bytes.fromhex(h)) for n, h in spec["raw_members"]], root="")
+elif spec.get("legacy_sys_info") is not None:
     save_legacy(state_dict(), sys.argv[1], sys_info_pkl=bytes.fromhex(spec["legacy_sys_info"]))
 elif spec.get("bare") is not None:
     open(sys.argv[1], "wb").write(bytes.fromhex(spec["bare"]))
@@ -324,4 +326,22 @@ fn memo_abuse_stays_linear() {
     assert!(start.elapsed().as_secs() < 5);
     assert_eq!(r["safe"], true);
     assert_eq!(r["tensor_count"], 0);
+}
+
+#[test]
+fn the_pickle_read_is_the_one_torch_would_load() {
+    // torch takes the root from the first central directory entry: `evil/data.pkl` here, even
+    // though a clean `archive/data.pkl` follows. Both are scanned; the first is the state dict.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two-roots.bin");
+    let evil = global_call("os", "system", "id");
+    let clean = b"\x80\x02}.".to_vec();
+    write(
+        &path,
+        serde_json::json!({"raw_members": [["evil/data.pkl", hex(&evil)],
+                                           ["archive/data.pkl", hex(&clean)]]}),
+    );
+    let f = findings(&path);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["member"], "evil/data.pkl");
 }

@@ -116,15 +116,17 @@ pub(crate) fn read_zip(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError>
     let members = zip::members(f)?;
     let by_name: HashMap<&str, &zip::Member> =
         members.iter().map(|m| (m.name.as_str(), m)).collect();
-    // torch writes `<root>/data.pkl` with one root directory for every member.
-    let Some(pkl) = members
-        .iter()
-        .filter(|m| m.name.ends_with("/data.pkl") && m.name.matches('/').count() == 1)
-        .min_by_key(|m| m.data_offset)
-    else {
+    // torch's reader takes the root directory from the first central directory entry and loads
+    // `<root>/data.pkl`; do the same, so the pickle read here is the one torch would run. Any
+    // other `data.pkl` is scanned below as a hidden pickle.
+    let first_root = members
+        .first()
+        .and_then(|m| m.name.split_once('/'))
+        .map(|(root, _)| format!("{root}/data.pkl"));
+    let Some(pkl) = first_root.and_then(|name| by_name.get(name.as_str()).copied()) else {
         return Err(ArtifactError::UnknownFormat {
             path,
-            found: "a zip archive without `<root>/data.pkl`, so not a PyTorch checkpoint".into(),
+            found: "a zip archive without `<root>/data.pkl` under the root of its first entry, so not a PyTorch checkpoint".into(),
         });
     };
     let root = pkl.name.trim_end_matches("data.pkl").to_owned();

@@ -343,3 +343,53 @@ impl Machine<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage_pid() -> Vec<u8> {
+        // ('storage', torch.FloatStorage, '0', 'cpu', 4) then BINPERSID
+        b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQ".to_vec()
+    }
+
+    #[test]
+    fn rebuild_from_type_v2_wraps_a_tensor() {
+        let mut p = b"\x80\x02ctorch._tensor\n_rebuild_from_type_v2\n(".to_vec();
+        p.extend_from_slice(
+            b"ctorch._utils\n_rebuild_tensor_v2\nctorch.nn.parameter\nParameter\n(",
+        );
+        p.extend(storage_pid());
+        // (storage, offset 0, size (4,), stride (1,), False, {}), then the state {}: the
+        // arguments of _rebuild_from_type_v2 are (func, type, args, state).
+        p.extend_from_slice(b"K\x00K\x04\x85K\x01\x85\x89}t}tR.");
+        let o = run(&p).unwrap();
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+        let Value::Tensor(t) = o.root else {
+            panic!("{:?}", o.root)
+        };
+        assert_eq!((t.size.clone(), t.storage_numel), (vec![4], 4));
+    }
+
+    #[test]
+    fn protocol_zero_text_opcodes_are_read() {
+        let p = b"(dp0\nS'a'\np1\nI12\nsS'b'\np2\nF1.5\nsg1\nL7L\ns.";
+        let o = run(p).unwrap();
+        let Value::Dict(id) = o.root else { panic!() };
+        assert_eq!(o.arena.maps[id].len(), 3);
+        assert!(o.findings.is_empty());
+    }
+
+    #[test]
+    fn every_finding_is_kept_and_scanning_goes_on() {
+        let p = b"\x80\x02cos\nsystem\n0cnt\nsystem\n0cbuiltins\nexec\n0N.";
+        let o = run(p).unwrap();
+        let globals: Vec<_> = o
+            .findings
+            .iter()
+            .map(|f| f.global.clone().unwrap())
+            .collect();
+        assert_eq!(globals, ["os.system", "nt.system", "builtins.exec"]);
+        assert_eq!(o.findings[1].offset, 14);
+    }
+}

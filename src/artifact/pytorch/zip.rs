@@ -38,7 +38,8 @@ fn le(b: &[u8], at: usize, n: usize) -> u64 {
         .fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
 }
 
-/// Reads the members of the zip archive `f`.
+/// Reads the members of the zip archive `f`, in central directory order (the order torch's
+/// reader uses: the first entry names the archive's root directory).
 pub fn members(f: &mut MeteredFile) -> Result<Vec<Member>, ArtifactError> {
     let path = f.path().to_owned();
     let len = f.len();
@@ -207,10 +208,11 @@ pub fn members(f: &mut MeteredFile) -> Result<Vec<Member>, ArtifactError> {
 
     // Local headers: same name as the central entry, data inside the file before the central
     // directory, members disjoint.
-    out.sort_by_key(|(local, _)| *local);
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by_key(|&i| out[i].0);
     let mut prev_end = 0u64;
-    for (local, m) in &mut out {
-        let here = *local;
+    for i in order {
+        let (here, m) = (out[i].0, &mut out[i].1);
         if here < prev_end {
             return Err(bad(
                 here,

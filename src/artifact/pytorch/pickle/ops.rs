@@ -5,6 +5,9 @@ use super::{ALLOWED_CALLS, Machine, Res, TensorRef, Value, err, is_allowed_name}
 use crate::artifact::limits::MAX_PICKLE_LONG_BYTES;
 use std::rc::Rc;
 
+/// `_rebuild_from_type_v2` wraps one rebuild call; torch never nests it more than once or twice.
+const MAX_REBUILD_NESTING: usize = 8;
+
 impl Machine<'_> {
     pub(super) fn step(&mut self, op: u8) -> Res<()> {
         match op {
@@ -246,7 +249,7 @@ impl Machine<'_> {
                 let args = self.pop_mark()?;
                 let class = self.global("INST", &module, &name);
                 let args = Value::Tuple(self.seq(args));
-                let v = self.call("INST", class, args)?;
+                let v = self.call("INST", class, args, 0)?;
                 self.stack.push(v);
             }
             b'o' => {
@@ -256,26 +259,26 @@ impl Machine<'_> {
                 }
                 let class = items.remove(0);
                 let args = Value::Tuple(self.seq(items));
-                let v = self.call("OBJ", class, args)?;
+                let v = self.call("OBJ", class, args, 0)?;
                 self.stack.push(v);
             }
             b'R' => {
                 let args = self.pop()?;
                 let callable = self.pop()?;
-                let v = self.call("REDUCE", callable, args)?;
+                let v = self.call("REDUCE", callable, args, 0)?;
                 self.stack.push(v);
             }
             0x81 => {
                 let args = self.pop()?;
                 let class = self.pop()?;
-                let v = self.call("NEWOBJ", class, args)?;
+                let v = self.call("NEWOBJ", class, args, 0)?;
                 self.stack.push(v);
             }
             0x92 => {
                 self.pop()?; // keyword arguments
                 let args = self.pop()?;
                 let class = self.pop()?;
-                let v = self.call("NEWOBJ_EX", class, args)?;
+                let v = self.call("NEWOBJ_EX", class, args, 0)?;
                 self.stack.push(v);
             }
             b'b' => {
@@ -336,7 +339,14 @@ impl Machine<'_> {
 
     /// A call (REDUCE, NEWOBJ, INST, OBJ): interpreted for the allow-listed callables, a finding
     /// for anything else. Never executed.
-    fn call(&mut self, opcode: &'static str, callable: Value, args: Value) -> Res<Value> {
+    /// `depth` counts `_rebuild_from_type_v2` wrappers, which nest calls without opcodes.
+    fn call(
+        &mut self,
+        opcode: &'static str,
+        callable: Value,
+        args: Value,
+        depth: usize,
+    ) -> Res<Value> {
         let name = match &callable {
             Value::Global(g) => g.clone(),
             Value::Opaque => return Ok(Value::Opaque), // flagged where it was made
@@ -373,7 +383,10 @@ impl Machine<'_> {
                 let (Some(func), _, Some(inner)) = (it.next(), it.next(), it.next()) else {
                     return err(self.op_at, "_rebuild_from_type_v2 needs (func, type, args)");
                 };
-                self.call(opcode, func, inner)?
+                if depth >= MAX_REBUILD_NESTING {
+                    return err(self.op_at, "_rebuild_from_type_v2 nested too deeply");
+                }
+                self.call(opcode, func, inner, depth + 1)?
             }
             // The only one left: torch._utils._rebuild_tensor_v2.
             _ => Value::Tensor(Rc::new(self.rebuild_tensor(&args)?)),
