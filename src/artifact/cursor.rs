@@ -9,9 +9,11 @@
 use super::ArtifactError;
 use super::read::MeteredFile;
 
-/// Bytes read at once when the cursor needs more: big enough to amortise syscalls over small
-/// fields, small enough that read-ahead past a header stays negligible.
-const CHUNK: u64 = 64 * 1024;
+/// The first read's size; each refill doubles it up to [`MAX_CHUNK`]. Small headers cost a
+/// small read, large ones (a 150k-token vocabulary) few syscalls, and read-ahead past the end
+/// of a header stays under one chunk.
+const FIRST_CHUNK: u64 = 4 * 1024;
+const MAX_CHUNK: u64 = 1024 * 1024;
 
 pub struct Cursor<'a> {
     file: &'a mut MeteredFile,
@@ -20,6 +22,7 @@ pub struct Cursor<'a> {
     /// Bytes of the file from `buf_start`.
     buf: Vec<u8>,
     buf_start: u64,
+    chunk: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -29,6 +32,7 @@ impl<'a> Cursor<'a> {
             pos: start,
             buf: Vec::new(),
             buf_start: start,
+            chunk: FIRST_CHUNK,
         }
     }
 
@@ -75,8 +79,9 @@ impl<'a> Cursor<'a> {
         let end = self.pos + n; // cannot overflow: pos + n <= file length
         if self.pos < self.buf_start || end > buf_end {
             // Read from pos: at least n bytes, at most a chunk more, never past the end.
-            let len = n.max(CHUNK).min(self.remaining());
-            // len <= remaining file bytes and, for n > CHUNK, n was capped by the caller's limit.
+            let len = n.max(self.chunk).min(self.remaining());
+            self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+            // len <= remaining file bytes and, for n > a chunk, n was capped by the caller's limit.
             let len = usize::try_from(len).map_err(|_| self.truncated(what, n))?;
             let mut buf = vec![0u8; len];
             self.file.read_exact_at(self.pos, &mut buf)?;

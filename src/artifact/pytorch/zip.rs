@@ -55,23 +55,29 @@ pub fn members(f: &mut MeteredFile) -> Result<Vec<Member>, ArtifactError> {
             format!("{len} bytes is too short for a zip archive"),
         ));
     }
-    // The end record is the last 22 bytes plus a comment of up to 65,535 bytes.
-    let tail_len = len.min(22 + 65_535);
-    let tail_start = len - tail_len;
-    let mut tail = vec![0u8; tail_len as usize];
-    f.read_exact_at(tail_start, &mut tail)?;
-    let eocd = (0..=tail.len() - 22)
-        .rev()
-        .find(|&i| {
+    // The end record is the last 22 bytes plus a comment of up to 65,535 bytes. torch writes no
+    // comment, so read the record and a ZIP64 locator's room first, and the longest tail only
+    // if the record is not there.
+    let mut tail_len = len.min(22 + 20);
+    let (tail_start, tail, eocd) = loop {
+        let tail_start = len - tail_len;
+        let mut tail = vec![0u8; tail_len as usize];
+        f.read_exact_at(tail_start, &mut tail)?;
+        let found = (0..=tail.len() - 22).rev().find(|&i| {
             le(&tail, i, 4) == u64::from(EOCD)
                 && i + 22 + le(&tail, i + 20, 2) as usize == tail.len()
-        })
-        .ok_or_else(|| {
-            bad(
-                len,
-                "no end of central directory record at the end of the file".into(),
-            )
-        })?;
+        });
+        match found {
+            Some(i) => break (tail_start, tail, i),
+            None if tail_len < len.min(22 + 65_535) => tail_len = len.min(22 + 65_535),
+            None => {
+                return Err(bad(
+                    len,
+                    "no end of central directory record at the end of the file".into(),
+                ));
+            }
+        }
+    };
     let eocd_at = tail_start + eocd as u64;
     let e = &tail[eocd..];
     if le(e, 4, 2) != 0 || le(e, 6, 2) != 0 {
