@@ -240,7 +240,7 @@ impl Builder {
             Ok(p) => {
                 self.findings.extend(p.findings);
                 self.warnings.push(format!(
-                    "{} holds pickled tensors beside the counted weights: scanned for code, not counted",
+                    "{} is a pickle-based file beside the counted weights: scanned for code, not counted",
                     path.display()
                 ));
             }

@@ -48,10 +48,9 @@ pub fn model_config(g: &GgufFile) -> Option<ModelConfig> {
         moe_intermediate_size: fact("expert_feed_forward_length"),
         tie_word_embeddings: None,
         torch_dtype: None,
-        quant_method: g
-            .get("general.file_type")
-            .and_then(MetaValue::as_u64)
-            .map(|t| format!("gguf file_type {t}")),
+        // Quantization is per tensor in GGUF and does not change parameter counts; the
+        // per-tensor types are in `by_dtype`, `general.file_type` in the file's metadata.
+        quant_method: None,
         raw: serde_json::Value::Null,
     })
 }

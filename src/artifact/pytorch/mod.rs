@@ -269,8 +269,8 @@ fn scan_member(
 pub(crate) fn read_bare_pickle(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError> {
     let path = f.path().to_owned();
     let len = f.len();
-    let bytes = read_pickle_bytes(f, "", 0, len)?;
-    let outcome = pickle::run(&bytes).map_err(|e| pickle_error(&path, "", e))?;
+    let bytes = read_pickle_bytes(f, "(whole file)", 0, len)?;
+    let outcome = pickle::run(&bytes).map_err(|e| pickle_error(&path, "(whole file)", e))?;
     let mut p = ParsedFile::default();
     for finding in outcome.findings {
         p.findings
