@@ -1,8 +1,6 @@
 //! Envelopes: sealed, verified without the key, opened only where they belong, decrypted by
 //! independent age implementations, and refused when tampered with.
 
-mod common;
-use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use weightguard::envelope::{self, Claims, PolicyRef, SealTerms, SigningKey, Site};

@@ -1,9 +1,61 @@
 //! Element types of tensors, with their storage width in bits.
 //!
-//! The names are the safetensors spellings (the format's own specification, v0.8); other formats
-//! map their types onto these when they add them.
+//! The names are the safetensors spellings (the format's own specification, v0.8). PyTorch
+//! storages map onto these; GGUF's block-quantized ggml types do not, so a tensor's type is a
+//! [`TensorType`]: a [`Dtype`] or a [`GgmlType`].
 
+use super::ggml_type::GgmlType;
 use std::fmt;
+
+/// The stored type of a tensor: an element dtype (safetensors, PyTorch) or a ggml type (GGUF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TensorType {
+    Dtype(Dtype),
+    Ggml(GgmlType),
+}
+
+impl TensorType {
+    /// The format's own spelling: `BF16`, `Q4_K`, `ggml_type_99`.
+    pub fn name(self) -> String {
+        match self {
+            TensorType::Dtype(d) => d.name().to_owned(),
+            TensorType::Ggml(g) => g.name(),
+        }
+    }
+
+    /// Integer and boolean types, which hold buffers unless they pack quantized weights.
+    /// Quantized ggml types are not: their elements are learned values.
+    pub fn is_integer_or_bool(self) -> bool {
+        match self {
+            TensorType::Dtype(d) => d.is_integer_or_bool(),
+            TensorType::Ggml(g) => g.is_integer(),
+        }
+    }
+}
+
+impl From<Dtype> for TensorType {
+    fn from(d: Dtype) -> Self {
+        TensorType::Dtype(d)
+    }
+}
+
+impl From<GgmlType> for TensorType {
+    fn from(g: GgmlType) -> Self {
+        TensorType::Ggml(g)
+    }
+}
+
+impl serde::Serialize for TensorType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl fmt::Display for TensorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
 
 /// A tensor element type as stored on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -13,7 +13,7 @@ pub enum ArtifactError {
         source: std::io::Error,
     },
 
-    #[error("{}: no model weights found (looked for *.safetensors and model.safetensors.index.json)", path.display())]
+    #[error("{}: no model weights found (looked for safetensors, GGUF and PyTorch files by content, and model.safetensors.index.json)", path.display())]
     NoWeights { path: PathBuf },
 
     #[error("{}: file is {len} bytes; a safetensors file starts with an 8-byte header length", path.display())]
@@ -116,5 +116,45 @@ pub enum ArtifactError {
         what: &'static str,
         len: u64,
         limit: u64,
+    },
+
+    #[error("{}: not a recognised weight format: {found}", path.display())]
+    UnknownFormat { path: PathBuf, found: String },
+
+    #[error("{}: offset {offset}: {what} needs {needed} bytes but only {available} remain", path.display())]
+    Truncated {
+        path: PathBuf,
+        offset: u64,
+        what: String,
+        needed: u64,
+        available: u64,
+    },
+
+    #[error("{}: offset {offset}: {what} is {value}, over the limit of {limit}", path.display())]
+    LimitExceeded {
+        path: PathBuf,
+        offset: u64,
+        what: String,
+        value: u64,
+        limit: u64,
+    },
+
+    #[error("{}: offset {offset}: invalid {format}: {message}", path.display())]
+    Malformed {
+        path: PathBuf,
+        format: &'static str,
+        offset: u64,
+        message: String,
+    },
+
+    #[error("{}: offset 4: GGUF version {version} is not supported (versions 2 and 3 are; version 1 used 32-bit counts and predates every current writer)", path.display())]
+    GgufVersion { path: PathBuf, version: u32 },
+
+    #[error("{}: member `{member}`: offset {offset}: invalid pickle: {message}", path.display())]
+    Pickle {
+        path: PathBuf,
+        member: String,
+        offset: u64,
+        message: String,
     },
 }

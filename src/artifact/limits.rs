@@ -13,3 +13,53 @@ pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Most shard files one index may name.
 pub const MAX_SHARDS: usize = 100_000;
+
+/// Most metadata key/value pairs in one GGUF file (real files have a few dozen to a few hundred).
+pub const MAX_GGUF_METADATA_ENTRIES: u64 = 1_000_000;
+
+/// Most tensors in one GGUF file (the largest published models have tens of thousands).
+pub const MAX_GGUF_TENSORS: u64 = 1_000_000;
+
+/// Longest GGUF string (keys, values, tensor names); chat templates run to tens of KB.
+pub const MAX_GGUF_STRING_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Most elements in one GGUF metadata array (token lists run to a few hundred thousand).
+pub const MAX_GGUF_ARRAY_LEN: u64 = 64 * 1024 * 1024;
+
+/// Deepest nesting of GGUF arrays of arrays.
+pub const MAX_GGUF_NESTING: usize = 4;
+
+/// Most dimensions of a GGUF tensor (ggml's GGML_MAX_DIMS).
+pub const MAX_GGUF_DIMS: u32 = 4;
+
+/// Array elements kept per metadata array; the rest are read past, counted but not stored.
+pub const GGUF_ARRAY_ITEMS_KEPT: usize = 16;
+
+/// Most members of one zip archive read from its central directory.
+pub const MAX_ZIP_ENTRIES: u64 = 1_000_000;
+
+/// Largest zip central directory read (entries of ~100 bytes each for MAX_ZIP_ENTRIES).
+pub const MAX_ZIP_CENTRAL_DIRECTORY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Largest pickle read (`data.pkl`, a legacy checkpoint's pickles, a hidden pickle member).
+/// A state dict of 100,000 tensors pickles to a few tens of MB.
+pub const MAX_PICKLE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Most values on the pickle machine's stack (and mark stack) at once.
+pub const MAX_PICKLE_STACK: usize = 1_000_000;
+
+/// Most memo entries in one pickle.
+pub const MAX_PICKLE_MEMO: usize = 1_000_000;
+
+/// Deepest nesting of containers built by a pickle (tuples in lists in dicts…).
+pub const MAX_PICKLE_NESTING: usize = 256;
+
+/// Largest integer a pickle may encode with LONG1/LONG4, in bytes (a torch magic number needs 10).
+pub const MAX_PICKLE_LONG_BYTES: u64 = 64;
+
+/// Most security findings kept per file; beyond, they are counted in a warning.
+pub const MAX_FINDINGS_PER_FILE: usize = 1_000;
+
+/// Most containers (tuples, lists, dicts, persistent ids) one pickle may build. A state dict of
+/// 100,000 tensors builds about a million.
+pub const MAX_PICKLE_CONTAINERS: usize = 8_000_000;

@@ -14,6 +14,9 @@ pub struct MeteredFile {
     file: File,
     len: u64,
     bytes_read: u64,
+    /// The first bytes of the file, read once by format detection and served again from here,
+    /// so detecting a file's format costs no byte twice.
+    head: Vec<u8>,
 }
 
 impl MeteredFile {
@@ -32,7 +35,34 @@ impl MeteredFile {
             file,
             len: meta.len(),
             bytes_read: 0,
+            head: Vec::new(),
         })
+    }
+
+    /// Opens `path` with its first bytes already read (by detection, and counted there).
+    pub fn open_with_head(path: &Path, head: Vec<u8>) -> Result<Self, ArtifactError> {
+        let mut f = MeteredFile::open(path)?;
+        // A file that shrank since detection keeps only the head bytes it still has.
+        let keep = head.len().min(usize::try_from(f.len).unwrap_or(usize::MAX));
+        f.head = head;
+        f.head.truncate(keep);
+        Ok(f)
+    }
+
+    /// Reads (and remembers) up to `n` first bytes of the file, for format detection.
+    pub fn head(&mut self, n: usize) -> Result<&[u8], ArtifactError> {
+        let want = n.min(usize::try_from(self.len).unwrap_or(usize::MAX));
+        if self.head.len() < want {
+            let mut buf = vec![0u8; want];
+            self.read_exact_at(0, &mut buf)?;
+            self.head = buf;
+        }
+        Ok(&self.head[..want])
+    }
+
+    /// The remembered first bytes, to hand to [`MeteredFile::open_with_head`].
+    pub fn into_head(self) -> Vec<u8> {
+        self.head
     }
 
     pub fn path(&self) -> &Path {
@@ -54,15 +84,27 @@ impl MeteredFile {
 
     /// Fills `buf` from `offset`; a file shorter than expected is an I/O error naming the file.
     pub fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ArtifactError> {
+        // Serve what the remembered head covers; read (and count) only the rest.
+        let mut from_head = 0;
+        if let Ok(start) = usize::try_from(offset)
+            && start < self.head.len()
+        {
+            from_head = buf.len().min(self.head.len() - start);
+            buf[..from_head].copy_from_slice(&self.head[start..start + from_head]);
+        }
+        let rest = &mut buf[from_head..];
+        if rest.is_empty() {
+            return Ok(());
+        }
         let result = self
             .file
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| self.file.read_exact(buf));
+            .seek(SeekFrom::Start(offset + from_head as u64))
+            .and_then(|_| self.file.read_exact(rest));
         result.map_err(|source| ArtifactError::Io {
             path: self.path.clone(),
             source,
         })?;
-        self.bytes_read += buf.len() as u64;
+        self.bytes_read += rest.len() as u64;
         Ok(())
     }
 

@@ -1,13 +1,17 @@
 //! The inspection report: what `inspect` shows, as a plain serialisable value.
 //!
 //! Wire format (`weightguard inspect --json`, one object per artifact per line), a contract:
-//! `format`, `layout`, `path`, `files[]` {path, size, header_bytes, data_bytes, tensor_count},
+//! `format` (safetensors | gguf | pytorch | pytorch_legacy | pickle), `layout`, `path`,
+//! `files[]` {path, format, size, header_bytes, data_bytes, tensor_count},
 //! `tensor_count`, `data_bytes`, `parameters` {total, active, by_dtype}, `packed_weights`,
-//! `quantization_aux`, `buffers` (each {tensors, elements, bytes}), `elements`, `architecture`
-//! (from config.json, or null), `index` (declared totals, or null), `warnings[]`, `bytes_read`.
+//! `quantization_aux`, `buffers`, `tied` (each {tensors, elements, bytes}), `elements`, `architecture`
+//! (from config.json or a GGUF's metadata, or null), `index` (declared totals, or null),
+//! `warnings[]`, `bytes_read`, `safe` (false when a pickle would import or call anything beyond
+//! what a state dict needs), `security_findings[]` {file, member, offset, opcode, global,
+//! message}.
 
 use super::config::ModelConfig;
-use super::{Artifact, Format, Layout, RoleCount};
+use super::{Artifact, Format, Layout, RoleCount, SecurityFinding};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,17 +28,22 @@ pub struct InspectReport {
     pub packed_weights: RoleCount,
     pub quantization_aux: RoleCount,
     pub buffers: RoleCount,
+    /// Tensors that are second names for another tensor's bytes (tied weights).
+    pub tied: RoleCount,
     /// Elements of every tensor, whatever its role.
     pub elements: u64,
     pub architecture: Option<ModelConfig>,
     pub index: Option<IndexReport>,
     pub warnings: Vec<String>,
     pub bytes_read: u64,
+    pub safe: bool,
+    pub security_findings: Vec<SecurityFinding>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     pub path: PathBuf,
+    pub format: Format,
     pub size: u64,
     pub header_bytes: u64,
     pub data_bytes: u64,
@@ -69,6 +78,7 @@ impl Artifact {
                 .iter()
                 .map(|f| FileReport {
                     path: f.path.clone(),
+                    format: f.format,
                     size: f.size,
                     header_bytes: f.header_bytes,
                     data_bytes: f.data_bytes,
@@ -85,6 +95,7 @@ impl Artifact {
             packed_weights: counts.packed,
             quantization_aux: counts.quantization_aux,
             buffers: counts.buffers,
+            tied: counts.tied,
             elements: self.elements(),
             architecture: self.config.clone(),
             index: self.index.as_ref().map(|i| IndexReport {
@@ -94,6 +105,8 @@ impl Artifact {
             }),
             warnings: self.warnings.clone(),
             bytes_read: self.bytes_read,
+            safe: self.safe(),
+            security_findings: self.security_findings.clone(),
         }
     }
 }

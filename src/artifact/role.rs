@@ -7,7 +7,7 @@
 //! counting packed integer weights element by element understates it. The name and the dtype
 //! decide here; the estimator refines packed counts from the quantization config.
 
-use super::dtype::Dtype;
+use super::dtype::TensorType;
 use serde::Serialize;
 
 /// The role of one tensor in the model.
@@ -23,6 +23,9 @@ pub enum TensorRole {
     QuantizationAux,
     /// A non-learned buffer (position ids, rotary frequencies, running statistics, masks).
     Buffer,
+    /// Another name for exactly the bytes of an earlier tensor (tied weights in a PyTorch state
+    /// dict, where both names view one storage): counted once, under the first name.
+    Tied,
 }
 
 /// Last name components of tensors that are buffers whatever their dtype.
@@ -67,7 +70,8 @@ const QUANT_AUX_NAMES: &[&str] = &[
 const PACKED_NAMES: &[&str] = &["qweight", "weight", "weight_packed", "blocks", "qdata"];
 
 /// Decides a tensor's role from its name and dtype.
-pub fn classify(name: &str, dtype: Dtype) -> TensorRole {
+pub fn classify(name: &str, dtype: impl Into<TensorType>) -> TensorRole {
+    let dtype = dtype.into();
     let last = name.rsplit('.').next().unwrap_or(name);
     if BUFFER_NAMES.contains(&last) {
         return TensorRole::Buffer;
@@ -92,6 +96,7 @@ pub fn classify(name: &str, dtype: Dtype) -> TensorRole {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::artifact::Dtype;
 
     #[test]
     fn roles_by_name_and_dtype() {

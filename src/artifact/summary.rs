@@ -27,6 +27,8 @@ pub struct ParameterCounts {
     pub quantization_aux: RoleCount,
     /// Non-learned buffers (not parameters).
     pub buffers: RoleCount,
+    /// Second names of tied tensors (the bytes are counted under the first name).
+    pub tied: RoleCount,
 }
 
 impl RoleCount {
@@ -50,11 +52,12 @@ impl Artifact {
                         c.packed.add(t.elements, t.len);
                     }
                     c.total = c.total.saturating_add(t.elements);
-                    let by = c.by_dtype.entry(t.dtype.name().to_owned()).or_default();
+                    let by = c.by_dtype.entry(t.dtype.name()).or_default();
                     *by = by.saturating_add(t.elements);
                 }
                 TensorRole::QuantizationAux => c.quantization_aux.add(t.elements, t.len),
                 TensorRole::Buffer => c.buffers.add(t.elements, t.len),
+                TensorRole::Tied => c.tied.add(t.elements, t.len),
             }
         }
         c

@@ -10,7 +10,8 @@ use weightguard::artifact::{self, ArtifactError, InspectReport, Layout, RoleCoun
 /// weights, reading headers only.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A .safetensors file, a shard index (*.safetensors.index.json) or a model directory.
+    /// A weight file (safetensors, GGUF, PyTorch .bin/.pt/.pth; detected by content), a shard
+    /// index (*.safetensors.index.json) or a model directory.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// One JSON object per artifact, one per line.
@@ -51,16 +52,19 @@ pub fn run(args: &Args) -> Exit {
 
 fn hint(e: &ArtifactError) -> Option<&'static str> {
     match e {
-        ArtifactError::Io { .. } | ArtifactError::NoWeights { .. } => {
-            Some("name a .safetensors file, a *.safetensors.index.json or a model directory")
-        }
+        ArtifactError::Io { .. } | ArtifactError::NoWeights { .. } => Some(
+            "name a weight file (safetensors, GGUF, PyTorch), a shard index or a model directory",
+        ),
         ArtifactError::Config { .. } => {
             Some("fix or move config.json to inspect the weights alone")
         }
         ArtifactError::Index { .. } => {
             Some("fix the index, or inspect the shards one by one by naming them")
         }
-        _ => Some("the file is malformed or not safetensors; nothing in it was trusted or loaded"),
+        ArtifactError::UnknownFormat { .. } => Some(
+            "weightguard reads safetensors, GGUF and PyTorch checkpoints, recognised by their content",
+        ),
+        _ => Some("the file is malformed; nothing in it was trusted, loaded or executed"),
     }
 }
 
@@ -76,7 +80,7 @@ pub fn human(r: &InspectReport, style: Style) -> String {
         out,
         "{}  {}",
         style.bold(&r.path.display().to_string()),
-        style.dim(&format!("safetensors, {layout}"))
+        style.dim(&format!("{}, {layout}", r.format.name()))
     );
     let mut row = |label: &str, value: String| {
         let _ = writeln!(out, "  {label:<13} {value}");
@@ -126,6 +130,20 @@ pub fn human(r: &InspectReport, style: Style) -> String {
             not_params(&r.quantization_aux, "scales, zero points"),
         );
     }
+    if r.tied.tensors > 0 {
+        row(
+            "tied",
+            format!(
+                "{} {} naming another tensor's bytes (counted once)",
+                r.tied.tensors,
+                if r.tied.tensors == 1 {
+                    "tensor"
+                } else {
+                    "tensors"
+                }
+            ),
+        );
+    }
     row(
         "buffers",
         if r.buffers.tensors == 0 {
@@ -169,6 +187,22 @@ pub fn human(r: &InspectReport, style: Style) -> String {
     );
     for w in &r.warnings {
         let _ = writeln!(out, "  {} {w}", style.warn("warning:"));
+    }
+    if !r.safe {
+        let _ = writeln!(
+            out,
+            "  {} loading this with pickle (torch.load without weights_only) would run code: {} finding{}",
+            style.warn("UNSAFE:"),
+            r.security_findings.len(),
+            if r.security_findings.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for f in &r.security_findings {
+            let _ = writeln!(out, "    {}", f.describe());
+        }
     }
     out
 }

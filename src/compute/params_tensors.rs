@@ -7,7 +7,7 @@
 //! experts (`shared_expert`, `shared_experts`) and routers are always active.
 
 use super::quantization::{self, QuantScheme};
-use crate::artifact::{Artifact, TensorRole};
+use crate::artifact::{Artifact, TensorRole, TensorType};
 use serde::Serialize;
 
 /// What the tensors say about parameters.
@@ -44,13 +44,16 @@ pub fn count(artifact: &Artifact) -> TensorCount {
         let n = match t.role {
             TensorRole::Parameter => t.elements,
             TensorRole::PackedWeights => {
-                let logical =
-                    quantization::logical_elements(t.elements, t.dtype.bits(), scheme.as_ref());
+                let logical = quantization::logical_elements(
+                    t.elements,
+                    storage_bits(t.dtype),
+                    scheme.as_ref(),
+                );
                 packed_stored = packed_stored.saturating_add(t.elements);
                 packed_logical = packed_logical.saturating_add(logical);
                 logical
             }
-            TensorRole::QuantizationAux | TensorRole::Buffer => continue,
+            TensorRole::QuantizationAux | TensorRole::Buffer | TensorRole::Tied => continue,
         };
         total = total.saturating_add(n);
         match expert_slot(&t.name) {
@@ -94,6 +97,15 @@ pub fn count(artifact: &Artifact) -> TensorCount {
         packed_stored,
         packed_logical,
         quantization: scheme,
+    }
+}
+
+/// Bits per stored element of a packed tensor (packing happens in integer safetensors/PyTorch
+/// dtypes; ggml types already count logical elements).
+fn storage_bits(t: TensorType) -> u64 {
+    match t {
+        TensorType::Dtype(d) => d.bits(),
+        TensorType::Ggml(_) => 1,
     }
 }
 
