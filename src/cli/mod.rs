@@ -1,10 +1,14 @@
 //! Command-line interface: one file per command, each with its arguments, a call into the library
 //! and the rendering of the result.
 
+mod classify;
 mod demo;
 mod estimate;
+mod gate;
 mod hash;
+mod inputs;
 mod inspect;
+mod policy;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +21,12 @@ pub enum Exit {
     Ok = 0,
     /// Bad input, I/O, or a verification failure.
     Error = 1,
+    /// The transfer needs a licence that was not supplied (or not valid for it).
+    LicenseRequired = 3,
+    /// The policy forbids the transfer.
+    Denied = 4,
+    /// The declared facts cannot settle the decision.
+    NeedsReview = 5,
 }
 
 impl From<Exit> for ExitCode {
@@ -38,7 +48,10 @@ struct Cli {
 enum Command {
     Inspect(inspect::Args),
     Estimate(estimate::Args),
+    Classify(classify::Args),
+    Gate(gate::Args),
     Hash(hash::Args),
+    Policy(policy::Args),
     Demo(demo::Args),
 }
 
@@ -48,7 +61,10 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Estimate(args) => estimate::run(&args),
+        Command::Classify(args) => classify::run(&args),
+        Command::Gate(args) => gate::run(&args),
         Command::Hash(args) => hash::run(&args),
+        Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     exit.into()
