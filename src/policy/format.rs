@@ -306,13 +306,21 @@ struct Raw {
     status: Spanned<Status>,
     threshold: Spanned<Threshold>,
     #[serde(default)]
-    exclusions: Option<Spanned<Exclusions>>,
+    exclusions: RawExclusions,
     counting: Spanned<Counting>,
     #[serde(default, rename = "group")]
     groups: Vec<Spanned<Group>>,
     destinations: Spanned<RawDestinations>,
     #[serde(default, rename = "order")]
     orders: Vec<Spanned<Order>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExclusions {
+    published: Option<Spanned<Cited>>,
+    derived_from_published: Option<Spanned<DerivedFromPublished>>,
+    capability_floor: Option<Spanned<CapabilityFloor>>,
 }
 
 #[derive(Deserialize)]
@@ -417,47 +425,50 @@ pub fn parse(origin: &str, text: &str) -> Result<PolicyData, PolicyError> {
         },
     );
 
-    let (xs, exclusions) = match raw.exclusions {
-        Some(x) => (x.span(), x.into_inner()),
-        None => (0..0, Exclusions::default()),
-    };
-    if let Some(x) = &exclusions.published {
-        v.cited(
-            xs.clone(),
-            "exclusions.published",
-            &x.citation,
-            &x.confidence,
-        );
+    let x = &raw.exclusions;
+    if let Some(p) = &x.published {
+        let (span, p) = (at(p), p.get_ref());
+        v.cited(span, "exclusions.published", &p.citation, &p.confidence);
     }
-    if let Some(d) = &exclusions.derived_from_published {
+    if let Some(d) = &x.derived_from_published {
+        let (span, d) = (at(d), d.get_ref());
         v.cited(
-            xs.clone(),
+            span.clone(),
             "exclusions.derived_from_published",
             &d.citation,
             &d.confidence,
         );
-        v.check(xs.clone(), d.absolute_operations.is_finite() && d.absolute_operations >= 0.0,
+        v.check(span.clone(), d.absolute_operations.is_finite() && d.absolute_operations >= 0.0,
             || format!("exclusions.derived_from_published.absolute_operations: must be a non-negative number, found {}", d.absolute_operations));
-        v.check(xs.clone(), (0.0..=1.0).contains(&d.fraction), || {
+        v.check(span, (0.0..=1.0).contains(&d.fraction), || {
             format!(
                 "exclusions.derived_from_published.fraction: a fraction in [0, 1], found {}",
                 d.fraction
             )
         });
     }
-    if let Some(c) = &exclusions.capability_floor {
+    if let Some(c) = &x.capability_floor {
+        let (span, c) = (at(c), c.get_ref());
         v.cited(
-            xs.clone(),
+            span.clone(),
             "exclusions.capability_floor",
             &c.citation,
             &c.confidence,
         );
         if let Some(o) = c.operations {
-            v.check(xs.clone(), o.is_finite() && o > 0.0, || {
+            v.check(span, o.is_finite() && o > 0.0, || {
                 format!("exclusions.capability_floor.operations: must be positive, found {o}")
             });
         }
     }
+    let exclusions = Exclusions {
+        published: raw.exclusions.published.map(Spanned::into_inner),
+        derived_from_published: raw
+            .exclusions
+            .derived_from_published
+            .map(Spanned::into_inner),
+        capability_floor: raw.exclusions.capability_floor.map(Spanned::into_inner),
+    };
 
     let c = raw.counting.get_ref();
     v.cited(at(&raw.counting), "counting", &c.citation, &c.confidence);

@@ -110,17 +110,24 @@ pub fn count(policy: &PolicyData, est: &Estimate) -> Counted {
     if let Some(b) = &est.components.base_model {
         let l = &c.lineage;
         if b.published {
+            // The weights were trained with the base's operations too: they count toward the
+            // threshold, and the derived-model exclusion then looks at the additional training.
+            base_counted_name = Some(&b.name);
             reasons.push(Reason::new(
                 "counting.lineage",
-                "not_added",
+                "added",
                 format!(
-                    "base model `{}` is declared published (a declared fact): its {} are not added; the derived-model exclusion compares this model's additional training instead",
+                    "base model `{}` is declared published (a declared fact): its {} count toward the threshold; the derived-model exclusion then compares this model's additional training",
                     b.name,
-                    b.operations.map_or("operations (not declared)".into(), |o| format!("{} FLOP", ops(o)))
+                    b.operations.map_or("operations (not declared: no upper bound)".into(), |o| format!("{} FLOP", ops(o)))
                 ),
                 &l.citation,
                 &l.confidence,
             ));
+            base_added = Some(match b.operations {
+                Some(o) => Range::exact(o),
+                None => unbounded(),
+            });
         } else if l.add_unpublished_base {
             base_counted_name = Some(&b.name);
             let r = match b.operations {
