@@ -146,7 +146,7 @@ pub fn operations(c: &Classified) -> String {
     }
 }
 
-fn human(out: &Output, style: Style) -> String {
+pub fn human(out: &Output, style: Style) -> String {
     let c = out.classified;
     let mut s = String::new();
     let _ = writeln!(
