@@ -265,7 +265,7 @@ pub struct Destinations {
 pub struct Order {
     pub id: String,
     pub title: String,
-    /// Model names (as declared in the training record's `[model] name`) or root digests.
+    /// Model names, as declared in the training record's `[model] name`.
     pub models: Vec<String>,
     /// Group ids or country codes; empty: every destination outside the United States.
     #[serde(default)]
