@@ -261,7 +261,8 @@ fn tampered_envelopes_are_refused_and_leave_no_plaintext() {
     let header = weightguard::envelope::header::parse(&bytes).unwrap();
     let text = String::from_utf8_lossy(&bytes[..header.len]).into_owned();
     let claims_at = text.find("-> weightguard-claims").unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, &str)> = vec![
+    type Tamper = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
         (
             "header (recipient stanza)",
             Box::new(|b: &mut Vec<u8>| b[40] ^= 0x01),

@@ -5,7 +5,9 @@ use super::render::{self, Style};
 use std::path::Path;
 use std::time::Instant;
 use weightguard::artifact;
+use weightguard::compute::{self, AcceleratorTable, EstimateInput, TrainingRecord};
 use weightguard::fixture::{DataFill, ModelSpec, WriteOptions, write_model};
+use weightguard::policy::{self, Date, Policy, Transfer};
 
 /// Generate small and huge synthetic models in a temporary directory and show what weightguard
 /// does with them. Needs no network and no arguments.
@@ -75,6 +77,10 @@ fn demo(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             started.elapsed().as_secs_f64() * 1e3
         ))
     );
+
+    step("Estimate, classify and gate it, with a SAMPLE training record (a made-up declaration)");
+    policy_steps(&big, style)?;
+
     if let Some(dir) = &args.keep {
         println!("\nmodels kept in {}", dir.display());
     }
@@ -88,5 +94,102 @@ fn inspect(path: &Path, style: Style) -> Result<(), artifact::ArtifactError> {
     );
     let a = artifact::open(path)?;
     print!("{}", super::inspect::human(&a.report(), style));
+    Ok(())
+}
+
+/// A sample declaration: not the real Llama 3.1 405B (3.8e25 FLOP) but a made-up successor
+/// trained further, to show a controlled model's path through the gate.
+const SAMPLE_RECORD: &str = r#"# SAMPLE training record for the demo: made-up facts, not a real model's.
+evidence = ["weightguard demo: a sample declaration"]
+[model]
+name = "sample-frontier"
+published = false
+[[stage]]
+name = "pre-training"
+kind = "pretraining"
+tokens = 15.6e12
+[[stage]]
+name = "reinforcement learning"
+kind = "rl"
+operations = 7e25
+"#;
+
+/// The demo's evaluation date, fixed so the output does not change from day to day.
+const DEMO_DATE: &str = "2026-07-23";
+
+fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Error>> {
+    let record_path = model.join("training-record.toml");
+    std::fs::write(&record_path, SAMPLE_RECORD)?;
+    println!("{}", style.dim(&format!("$ cat {}", record_path.display())));
+    print!("{SAMPLE_RECORD}");
+    let policy = Policy::builtin(policy::DEFAULT_POLICY).ok_or("built-in policy missing")??;
+    let a = artifact::open(model)?;
+    let record = TrainingRecord::parse(&record_path.display().to_string(), SAMPLE_RECORD)?;
+    let est = compute::estimate(&EstimateInput {
+        artifact: Some(&a),
+        config: None,
+        record: Some(&record),
+        tokens: None,
+        accelerators: &AcceleratorTable::builtin(),
+        disagreement_factor: 2.0,
+        threshold: Some(policy.data.threshold.operations),
+    })?;
+    let as_of = Date::parse(DEMO_DATE)?;
+    let classified = policy::classify(&policy, &est, as_of);
+    println!(
+        "{}",
+        style.dim(&format!(
+            "\n$ weightguard classify {} --as-of {DEMO_DATE}",
+            model.display()
+        ))
+    );
+    print!(
+        "{}",
+        super::classify::human(
+            &super::classify::Output {
+                path: model,
+                training_record: Some(record_path.clone()),
+                classified: &classified,
+            },
+            style
+        )
+    );
+    for (dest, hq) in [("DE", None), ("IN", None), ("IN", Some("FR")), ("CN", None)] {
+        let g = policy::gate(
+            &policy,
+            &est,
+            &Transfer {
+                destination: dest,
+                holder_hq: hq,
+                licences: &[],
+                model_ids: &[],
+            },
+            as_of,
+        )?;
+        let flag = hq.map_or(String::new(), |h| format!(" --holder-hq {h}"));
+        let decided = g
+            .reasons
+            .iter()
+            .rev()
+            .find(|r| r.rule.starts_with("destination") || r.rule.starts_with("license"))
+            .map_or(String::new(), |r| format!("[{}] {}", r.rule, r.citation));
+        println!(
+            "{}",
+            style.dim(&format!(
+                "\n$ weightguard gate {} --destination {dest}{flag} --as-of {DEMO_DATE}   # exit {}",
+                model.display(),
+                super::gate::exit(g.decision) as u8
+            ))
+        );
+        println!(
+            "  {} {}{}",
+            style.bold(&format!("{dest}:")),
+            g.decision.as_str(),
+            g.authorization
+                .as_ref()
+                .map_or(String::new(), |a| format!(" under {a}"))
+        );
+        println!("    {}", style.dim(&decided));
+    }
     Ok(())
 }

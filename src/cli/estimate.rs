@@ -2,14 +2,12 @@
 //! training operations, with the range and the method trail.
 
 use super::Exit;
+use super::inputs::{self, Failure, ModelArgs, parse_count};
 use super::render::{self, Style, count, grouped};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use weightguard::artifact::{self, Artifact, ModelConfig, read::MeteredFile};
-use weightguard::compute::{
-    self, AcceleratorTable, Estimate, EstimateInput, Range, TrainingRecord,
-};
+use weightguard::compute::{Estimate, Range};
 use weightguard::policy;
 
 /// Estimate training compute: parameters from the weights (or a config.json), tokens, operations
@@ -36,23 +34,6 @@ pub struct Args {
     /// JSON output.
     #[arg(long)]
     json: bool,
-}
-
-/// `15.6e12`, `15600000000000`, `15.6T`, `300B`, `2M`, `1.5K`.
-pub fn parse_count(s: &str) -> Result<f64, String> {
-    let s = s.trim().replace('_', "");
-    let (num, mult) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 1e3),
-        Some('M') => (&s[..s.len() - 1], 1e6),
-        Some('B' | 'G') => (&s[..s.len() - 1], 1e9),
-        Some('T') => (&s[..s.len() - 1], 1e12),
-        Some('P') => (&s[..s.len() - 1], 1e15),
-        _ => (s.as_str(), 1.0),
-    };
-    match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v * mult),
-        _ => Err(format!("`{s}` is not a count; write e.g. 15.6e12 or 15.6T")),
-    }
 }
 
 #[derive(Serialize)]
@@ -91,91 +72,18 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-type Failure = (String, Option<&'static str>);
-
 fn estimate(args: &Args) -> Result<(Estimate, Option<PathBuf>), Failure> {
-    let (artifact, config) = load(&args.path)?;
-    let record_path = match &args.training_record {
-        Some(p) => Some(p.clone()),
-        None => {
-            let dir = if args.path.is_dir() {
-                args.path.clone()
-            } else {
-                args.path.parent().map(Path::to_owned).unwrap_or_default()
-            };
-            let beside = dir.join("training-record.toml");
-            beside.is_file().then_some(beside)
-        }
-    };
-    let record = match &record_path {
-        Some(p) => Some(read_record(p)?),
-        None => None,
-    };
-    let accelerators = match &args.accelerators {
-        None => AcceleratorTable::builtin(),
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
-            AcceleratorTable::parse(&text).map_err(|e| (format!("{}: {e}", p.display()), None))?
-        }
-    };
-    let policy_text = match policy::builtin(&args.policy) {
-        Some(t) => t.to_owned(),
-        None => std::fs::read_to_string(&args.policy).map_err(|e| {
-            (
-                format!("--policy {}: not a built-in policy, and {e}", args.policy),
-                Some("built-in policies: us-ear-4e091"),
-            )
-        })?,
-    };
-    let threshold = policy::threshold(&policy_text)
-        .map_err(|e| (format!("--policy {}: {e}", args.policy), None))?;
-    let est = compute::estimate(&EstimateInput {
-        artifact: artifact.as_ref(),
-        config: config.as_ref(),
-        record: record.as_ref(),
-        tokens: args.tokens,
-        accelerators: &accelerators,
-        disagreement_factor: args.disagreement_factor,
-        threshold: Some(threshold.operations),
-    })
-    .map_err(|e| (e.to_string(), None))?;
-    Ok((est, record_path))
-}
-
-/// A bare config.json is a config; anything else goes through the artifact stage.
-fn load(path: &Path) -> Result<(Option<Artifact>, Option<ModelConfig>), Failure> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    if path.is_file() && name.ends_with(".json") && !name.ends_with(".index.json") {
-        let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
-        let c = ModelConfig::read(&mut f).map_err(|e| (e.to_string(), None))?;
-        return Ok((None, Some(c)));
-    }
-    let a = artifact::open(path).map_err(|e| {
-        (
-            e.to_string(),
-            Some("name a model directory, a weights file or a config.json"),
-        )
-    })?;
-    Ok((Some(a), None))
-}
-
-fn read_record(path: &Path) -> Result<TrainingRecord, Failure> {
-    let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
-    let bytes = f
-        .read_all_limited("training record", compute::record::MAX_RECORD_BYTES as u64)
-        .map_err(|e| (e.to_string(), None))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| (format!("{}: not UTF-8 text", path.display()), None))?;
-    TrainingRecord::parse(&path.display().to_string(), &text).map_err(|e| {
-        (
-            e.to_string(),
-            Some("the training record format is in docs/training-record.md"),
-        )
-    })
+    let policy = inputs::read_policy(&args.policy)?;
+    inputs::estimate(
+        &ModelArgs {
+            path: &args.path,
+            training_record: args.training_record.as_deref(),
+            tokens: args.tokens,
+            accelerators: args.accelerators.as_deref(),
+            disagreement_factor: args.disagreement_factor,
+        },
+        Some(policy.data.threshold.operations),
+    )
 }
 
 /// `3.80e25`.

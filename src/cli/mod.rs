@@ -1,11 +1,15 @@
 //! Command-line interface: one file per command, each with its arguments, a call into the library
 //! and the rendering of the result.
 
+mod classify;
 mod demo;
 mod estimate;
+mod gate;
 mod hash;
+mod inputs;
 mod inspect;
 mod keygen;
+mod policy;
 mod render;
 mod verify;
 
@@ -19,6 +23,12 @@ pub enum Exit {
     Ok = 0,
     /// Bad input, I/O, or a verification failure.
     Error = 1,
+    /// The transfer needs a licence that was not supplied (or not valid for it).
+    LicenseRequired = 3,
+    /// The policy forbids the transfer.
+    Denied = 4,
+    /// The declared facts cannot settle the decision.
+    NeedsReview = 5,
 }
 
 impl From<Exit> for ExitCode {
@@ -40,9 +50,12 @@ struct Cli {
 enum Command {
     Inspect(inspect::Args),
     Estimate(estimate::Args),
+    Classify(classify::Args),
+    Gate(gate::Args),
     Hash(hash::Args),
     Keygen(keygen::Args),
     Verify(verify::Args),
+    Policy(policy::Args),
     Demo(demo::Args),
 }
 
@@ -52,9 +65,12 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Estimate(args) => estimate::run(&args),
+        Command::Classify(args) => classify::run(&args),
+        Command::Gate(args) => gate::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     exit.into()

@@ -38,7 +38,7 @@ pub struct ModelFacts {
 
 /// Kinds of training stage. All of them are training operations under the rule; RL is counted as
 /// subsequent training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
     Pretraining,

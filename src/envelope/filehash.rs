@@ -14,11 +14,11 @@ pub fn is_weight_file(name: &str) -> bool {
 }
 
 enum State {
-    Whole(blake3::Hasher),
+    Whole(Box<blake3::Hasher>),
     /// A weight file whose header is still arriving.
     Prefix(Vec<u8>),
     Segments {
-        hasher: SegmentHasher,
+        hasher: Box<SegmentHasher>,
         json_len: u64,
         tensors: Vec<HeaderTensor>,
     },
@@ -37,7 +37,7 @@ impl FileHasher {
         let state = if is_weight_file(name) {
             State::Prefix(Vec::new())
         } else {
-            State::Whole(blake3::Hasher::new())
+            State::Whole(Box::new(blake3::Hasher::new()))
         };
         FileHasher {
             name: name.to_owned(),
@@ -83,7 +83,7 @@ impl FileHasher {
                 let mut hasher = SegmentHasher::new(ends, false, true);
                 hasher.feed(prefix);
                 self.state = State::Segments {
-                    hasher,
+                    hasher: Box::new(hasher),
                     json_len: header.json_len,
                     tensors: header.tensors,
                 };

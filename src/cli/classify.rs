@@ -1,0 +1,169 @@
+//! `weightguard classify PATH [--training-record F] [--tokens N] [--policy ID|FILE]
+//! [--as-of DATE] [--json]`: is this model's weights export-controlled?
+
+use super::Exit;
+use super::inputs::{self, Failure, ModelArgs, parse_count, parse_date};
+use super::render::{self, Style};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use weightguard::policy::{self, Classification, Classified, Date, Reason};
+
+/// Decide whether the weights are controlled (ECCN 4E091 by default), with the reasons and
+/// their citations. Exit 0 when decided, 5 when the facts cannot settle it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A model directory, a weights file, or a bare config.json.
+    path: PathBuf,
+    /// Training record (TOML); default: training-record.toml beside the weights.
+    #[arg(long, value_name = "FILE")]
+    training_record: Option<PathBuf>,
+    /// Training tokens (e.g. 15.6e12 or 15.6T), when there is no training record.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    tokens: Option<f64>,
+    /// Policy: a built-in id (`weightguard policy list`) or a TOML file.
+    #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
+    policy: String,
+    /// Evaluate on this date instead of today (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+pub struct Output<'a> {
+    pub path: &'a Path,
+    pub training_record: Option<PathBuf>,
+    #[serde(flatten)]
+    pub classified: &'a Classified,
+}
+
+pub fn run(args: &Args) -> Exit {
+    match evaluate(args) {
+        Ok((c, record)) => {
+            let out = Output {
+                path: &args.path,
+                training_record: record,
+                classified: &c,
+            };
+            if args.json {
+                match serde_json::to_string(&out) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        render::error(&e, None);
+                        return Exit::Error;
+                    }
+                }
+            } else {
+                print!("{}", human(&out, Style::stdout()));
+            }
+            exit(c.decision)
+        }
+        Err((msg, hint)) => {
+            render::error(&msg, hint);
+            Exit::Error
+        }
+    }
+}
+
+pub fn exit(c: Classification) -> Exit {
+    match c {
+        Classification::NeedsReview => Exit::NeedsReview,
+        _ => Exit::Ok,
+    }
+}
+
+fn evaluate(args: &Args) -> Result<(Classified, Option<PathBuf>), Failure> {
+    let policy = inputs::read_policy(&args.policy)?;
+    let (est, record) = inputs::estimate(
+        &ModelArgs {
+            path: &args.path,
+            training_record: args.training_record.as_deref(),
+            tokens: args.tokens,
+            accelerators: None,
+            disagreement_factor: 2.0,
+        },
+        Some(policy.data.threshold.operations),
+    )?;
+    let as_of = args.as_of.unwrap_or_else(Date::today_utc);
+    Ok((policy::classify(&policy, &est, as_of), record))
+}
+
+/// The classification's headline: `CONTROLLED (ECCN 4E091)`.
+pub fn headline(c: &Classified, style: Style) -> String {
+    let word = c.decision.as_str().to_uppercase().replace('_', " ");
+    let eccn = match (&c.eccn, c.decision) {
+        (Some(e), Classification::Controlled) => format!(" — ECCN {e}"),
+        (Some(e), Classification::NeedsReview) => format!(" — possibly ECCN {e}"),
+        _ => String::new(),
+    };
+    match c.decision {
+        Classification::Controlled | Classification::NeedsReview => {
+            style.warn(&format!("{word}{eccn}"))
+        }
+        _ => style.bold(&format!("{word}{eccn}")),
+    }
+}
+
+/// `codified, NOT ENFORCED since 2025-05-13: the decision follows the codified rule`.
+pub fn status_line(c: &Classified) -> String {
+    let p = &c.policy;
+    let what = format!("{} version {} ({})", p.id, p.version, short(&p.digest));
+    if !p.in_effect {
+        format!("{what}: not in effect on {}", c.as_of)
+    } else if p.enforced {
+        format!("{what}: codified and enforced on {}", c.as_of)
+    } else {
+        format!(
+            "{what}: codified, NOT ENFORCED since {} — decided by the codified rule anyway",
+            p.not_enforced_since.map_or("—".into(), |d| d.to_string())
+        )
+    }
+}
+
+fn short(digest: &str) -> String {
+    digest.chars().take(7 + 12).collect()
+}
+
+pub fn reasons(s: &mut String, reasons: &[Reason], style: Style) {
+    let _ = writeln!(s, "  reasons");
+    for r in reasons {
+        let _ = writeln!(s, "    [{}] {}: {}", r.rule, r.outcome, r.detail);
+        let _ = writeln!(
+            s,
+            "      {}",
+            style.dim(&format!("{} [{}]", r.citation, r.confidence))
+        );
+    }
+}
+
+pub fn operations(c: &Classified) -> String {
+    match &c.training_operations {
+        Some(r) => policy::lineage::range(r),
+        None => "unknown (no training declared)".into(),
+    }
+}
+
+pub fn human(out: &Output, style: Style) -> String {
+    let c = out.classified;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}  {}",
+        style.bold(&out.path.display().to_string()),
+        style.dim(&format!("export classification as of {}", c.as_of))
+    );
+    let _ = writeln!(s, "  {:<12} {}", "decision", headline(c, style));
+    let _ = writeln!(s, "  {:<12} {}", "policy", status_line(c));
+    if let Some(r) = &out.training_record {
+        let _ = writeln!(s, "  {:<12} {} (declared facts)", "record", r.display());
+    }
+    let _ = writeln!(s, "  {:<12} {}", "operations", operations(c));
+    for d in &c.to_declare {
+        let _ = writeln!(s, "  {:<12} {d}", "to declare");
+    }
+    reasons(&mut s, &c.reasons, style);
+    s
+}

@@ -1,0 +1,169 @@
+//! Inputs shared by estimate, classify and gate: the model, its training record, the policy,
+//! the date, counts. Each loader returns a [`Failure`] (message, hint) the command renders.
+
+use std::path::{Path, PathBuf};
+use weightguard::artifact::{self, Artifact, ModelConfig, read::MeteredFile};
+use weightguard::compute::{self, AcceleratorTable, Estimate, EstimateInput, TrainingRecord};
+use weightguard::policy::{self, Date, Policy};
+
+/// An error message and what to do about it.
+pub type Failure = (String, Option<&'static str>);
+
+/// `15.6e12`, `15600000000000`, `15.6T`, `300B`, `2M`, `1.5K`.
+pub fn parse_count(s: &str) -> Result<f64, String> {
+    let s = s.trim().replace('_', "");
+    let (num, mult) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1e3),
+        Some('M') => (&s[..s.len() - 1], 1e6),
+        Some('B' | 'G') => (&s[..s.len() - 1], 1e9),
+        Some('T') => (&s[..s.len() - 1], 1e12),
+        Some('P') => (&s[..s.len() - 1], 1e15),
+        _ => (s.as_str(), 1.0),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v * mult),
+        _ => Err(format!("`{s}` is not a count; write e.g. 15.6e12 or 15.6T")),
+    }
+}
+
+/// `--as-of YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s)
+}
+
+/// `--destination` / `--holder-hq`: an ISO 3166-1 alpha-2 code (clap turns an error into a
+/// usage error, exit 2).
+pub fn parse_country(s: &str) -> Result<String, String> {
+    policy::countries::parse(s)
+}
+
+/// A bare config.json is a config; anything else goes through the artifact stage.
+pub fn load(path: &Path) -> Result<(Option<Artifact>, Option<ModelConfig>), Failure> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if path.is_file() && name.ends_with(".json") && !name.ends_with(".index.json") {
+        let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
+        let c = ModelConfig::read(&mut f).map_err(|e| (e.to_string(), None))?;
+        return Ok((None, Some(c)));
+    }
+    let a = artifact::open(path).map_err(|e| {
+        (
+            e.to_string(),
+            Some("name a model directory, a weights file or a config.json"),
+        )
+    })?;
+    Ok((Some(a), None))
+}
+
+/// The training record named, or `training-record.toml` beside the weights.
+pub fn record_path(path: &Path, named: Option<&Path>) -> Option<PathBuf> {
+    match named {
+        Some(p) => Some(p.to_owned()),
+        None => {
+            let dir = if path.is_dir() {
+                path.to_owned()
+            } else {
+                path.parent().map(Path::to_owned).unwrap_or_default()
+            };
+            let beside = dir.join("training-record.toml");
+            beside.is_file().then_some(beside)
+        }
+    }
+}
+
+fn read_text(path: &Path, what: &'static str, limit: usize) -> Result<String, Failure> {
+    let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
+    let bytes = f
+        .read_all_limited(what, limit as u64)
+        .map_err(|e| (e.to_string(), None))?;
+    String::from_utf8(bytes).map_err(|_| (format!("{}: not UTF-8 text", path.display()), None))
+}
+
+pub fn read_record(path: &Path) -> Result<TrainingRecord, Failure> {
+    let text = read_text(path, "training record", compute::record::MAX_RECORD_BYTES)?;
+    TrainingRecord::parse(&path.display().to_string(), &text).map_err(|e| {
+        (
+            e.to_string(),
+            Some("the training record format is in docs/training-record.md"),
+        )
+    })
+}
+
+/// `--policy ID|FILE`: a built-in id, else a path.
+pub fn read_policy(spec: &str) -> Result<Policy, Failure> {
+    let (origin, text) = match policy::builtin(spec) {
+        Some(t) => (spec.to_owned(), t.to_owned()),
+        None => {
+            let p = Path::new(spec);
+            if !p.exists() {
+                return Err((
+                    format!("--policy {spec}: not a built-in policy and no such file"),
+                    Some("built-in policies: `weightguard policy list`"),
+                ));
+            }
+            (
+                spec.to_owned(),
+                read_text(p, "policy", policy::format::MAX_POLICY_BYTES)?,
+            )
+        }
+    };
+    Policy::parse(&origin, &text).map_err(|e| {
+        (
+            e.to_string(),
+            Some("the policy format is in docs/policy-format.md; check it with `weightguard policy validate FILE`"),
+        )
+    })
+}
+
+pub fn read_licences(path: &Path) -> Result<Vec<policy::Licence>, Failure> {
+    let text = read_text(path, "licences file", policy::licences::MAX_LICENCES_BYTES)?;
+    policy::licences::parse(&path.display().to_string(), &text).map_err(|e| {
+        (
+            e.to_string(),
+            Some("the licences file format is in docs/policy-format.md"),
+        )
+    })
+}
+
+/// What the estimate needs from the command line.
+pub struct ModelArgs<'a> {
+    pub path: &'a Path,
+    pub training_record: Option<&'a Path>,
+    pub tokens: Option<f64>,
+    pub accelerators: Option<&'a Path>,
+    pub disagreement_factor: f64,
+}
+
+/// Loads the model and its record and estimates; returns the estimate and the record used.
+pub fn estimate(
+    args: &ModelArgs,
+    threshold: Option<f64>,
+) -> Result<(Estimate, Option<PathBuf>), Failure> {
+    let (artifact, config) = load(args.path)?;
+    let record_path = record_path(args.path, args.training_record);
+    let record = match &record_path {
+        Some(p) => Some(read_record(p)?),
+        None => None,
+    };
+    let accelerators = match args.accelerators {
+        None => AcceleratorTable::builtin(),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
+            AcceleratorTable::parse(&text).map_err(|e| (format!("{}: {e}", p.display()), None))?
+        }
+    };
+    let est = compute::estimate(&EstimateInput {
+        artifact: artifact.as_ref(),
+        config: config.as_ref(),
+        record: record.as_ref(),
+        tokens: args.tokens,
+        accelerators: &accelerators,
+        disagreement_factor: args.disagreement_factor,
+        threshold,
+    })
+    .map_err(|e| (e.to_string(), None))?;
+    Ok((est, record_path))
+}

@@ -1,0 +1,385 @@
+//! The gate: may these weights go to this destination, for this holder, today?
+//!
+//! Classification first; then, for a controlled model, the policy's destination rules in file
+//! order (the first that matches decides), company-specific orders naming the model, and the
+//! holder's licences. When the classification itself needs review, the gate answers only if
+//! both possible classifications lead to the same answer.
+
+use super::Policy;
+use super::classify::{Classified, classify};
+use super::countries;
+use super::date::Date;
+use super::decision::{Classification, GateOutcome, Reason};
+use super::format::PolicyData;
+use super::licences::{Fit, Licence};
+use crate::compute::Estimate;
+use serde::Serialize;
+
+/// The transfer asked about.
+#[derive(Debug, Clone)]
+pub struct Transfer<'a> {
+    /// ISO 3166-1 alpha-2, uppercase.
+    pub destination: &'a str,
+    /// The holder's headquarters; `None` = the destination (and the reasons say so).
+    pub holder_hq: Option<&'a str>,
+    pub licences: &'a [Licence],
+    /// Extra identifiers of the model for orders and licences (e.g. a root digest), besides
+    /// the name declared in the training record.
+    pub model_ids: &'a [String],
+}
+
+/// The gate's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateDecision {
+    pub decision: GateOutcome,
+    pub destination: String,
+    pub holder_hq: String,
+    /// `NLR`, an exception (`AIA`), `license:<id>`, or `null`.
+    pub authorization: Option<String>,
+    pub classification: Classified,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a transfer could not be evaluated (bad input the CLI should have caught).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct GateError(pub String);
+
+struct Branch {
+    outcome: GateOutcome,
+    authorization: Option<String>,
+    reasons: Vec<Reason>,
+}
+
+/// Whether `country` is in `refs` (group ids or country codes) on `date`.
+fn in_any(policy: &PolicyData, refs: &[String], country: &str, date: Date) -> Option<String> {
+    refs.iter().find_map(|r| {
+        if r == country {
+            return Some(r.clone());
+        }
+        let g = policy.groups.iter().find(|g| &g.id == r)?;
+        g.member(country, date).0.then(|| g.id.clone())
+    })
+}
+
+/// Decides the transfer on `as_of`.
+pub fn gate(
+    policy: &Policy,
+    est: &Estimate,
+    transfer: &Transfer,
+    as_of: Date,
+) -> Result<GateDecision, GateError> {
+    let d = &policy.data;
+    let dest = countries::parse(transfer.destination).map_err(GateError)?;
+    let hq = match transfer.holder_hq {
+        Some(h) => countries::parse(h).map_err(GateError)?,
+        None => dest.clone(),
+    };
+    let classification = classify(policy, est, as_of);
+    let mut reasons = Vec::new();
+    let status = &d.status;
+    reasons.push(Reason::new(
+        "status",
+        if classification.policy.enforced { "enforced" } else if classification.policy.in_effect { "codified_not_enforced" } else { "not_in_effect" },
+        if classification.policy.enforced {
+            format!("{} is codified and enforced on {as_of}", d.policy.id)
+        } else if classification.policy.in_effect {
+            format!(
+                "{} is codified but NOT ENFORCED on {as_of} (since {}): this gate applies the codified rule anyway",
+                d.policy.id,
+                status.not_enforced_since.map_or("—".into(), |x| x.to_string())
+            )
+        } else {
+            format!("{} was not in effect on {as_of}", d.policy.id)
+        },
+        &status.citation,
+        &status.confidence,
+    ));
+    reasons.push(Reason::new(
+        "holder.headquarters",
+        if transfer.holder_hq.is_some() { "declared" } else { "defaulted" },
+        match transfer.holder_hq {
+            Some(_) => format!("holder headquartered in {hq} ({}), as declared", countries::name(&hq).unwrap_or("?")),
+            None => format!("no --holder-hq given: the holder is taken to be headquartered in the destination, {hq} ({})", countries::name(&hq).unwrap_or("?")),
+        },
+        &d.destinations.citation,
+        &d.destinations.confidence,
+    ));
+
+    let mut model_ids: Vec<String> = transfer.model_ids.to_vec();
+    if let Some(n) = &est.model.name {
+        model_ids.push(n.clone());
+    }
+    let home = d.destinations.home.as_deref() == Some(dest.as_str());
+
+    // Orders in force naming models; whether they name this one.
+    let mut order_reasons = Vec::new();
+    let mut order_outcome: Option<(GateOutcome, String)> = None;
+    let mut unknown_name = false;
+    for o in &d.orders {
+        if !o.in_force(as_of) {
+            order_reasons.push(Reason::new(
+                format!("order.{}", o.id),
+                "not_in_force",
+                format!(
+                    "{}: in force from {}{}, not on {as_of}",
+                    o.title,
+                    o.from,
+                    o.until.map_or(String::new(), |u| format!(" until {u}"))
+                ),
+                &o.citation,
+                &o.confidence,
+            ));
+            continue;
+        }
+        if o.models.is_empty() {
+            order_reasons.push(Reason::new(
+                format!("order.{}", o.id),
+                "names_no_models",
+                format!(
+                    "{}: in force, but the policy lists no model names for it",
+                    o.title
+                ),
+                &o.citation,
+                &o.confidence,
+            ));
+            continue;
+        }
+        let named = o.models.iter().any(|m| model_ids.contains(m));
+        let in_scope = if o.destinations.is_empty() {
+            !home
+        } else {
+            in_any(d, &o.destinations, &dest, as_of).is_some()
+        };
+        if model_ids.is_empty() {
+            unknown_name = true;
+            order_reasons.push(Reason::new(format!("order.{}", o.id), "unknown_model",
+                format!("{}: in force and names models, but this model's name is not declared ([model] name in the training record), so the order cannot be ruled out", o.title),
+                &o.citation, &o.confidence));
+        } else if named && in_scope {
+            order_reasons.push(Reason::new(
+                format!("order.{}", o.id),
+                "applies",
+                format!(
+                    "{}: names this model; {} for {dest}, regardless of the threshold",
+                    o.title,
+                    o.decision.as_str()
+                ),
+                &o.citation,
+                &o.confidence,
+            ));
+            if order_outcome.as_ref().is_none_or(|(x, _)| o.decision > *x) {
+                order_outcome = Some((o.decision, o.id.clone()));
+            }
+        } else {
+            order_reasons.push(Reason::new(
+                format!("order.{}", o.id),
+                "not_applicable",
+                format!(
+                    "{}: {}",
+                    o.title,
+                    if named {
+                        "this destination is outside its scope"
+                    } else {
+                        "does not name this model"
+                    }
+                ),
+                &o.citation,
+                &o.confidence,
+            ));
+        }
+    }
+
+    let branch = |controlled: bool| -> Branch {
+        let mut reasons = Vec::new();
+        let (mut outcome, mut authorization, mut licensable);
+        if !controlled {
+            outcome = GateOutcome::Allowed;
+            authorization = Some("NLR".to_owned());
+            licensable = true;
+            reasons.push(Reason::new(
+                "classification",
+                "not_controlled",
+                "the weights are not controlled under this policy: no licence required (NLR)",
+                &d.threshold.citation,
+                &d.threshold.confidence,
+            ));
+        } else if home {
+            outcome = if hq == dest {
+                GateOutcome::Allowed
+            } else {
+                GateOutcome::NeedsReview
+            };
+            authorization = None;
+            licensable = true;
+            reasons.push(Reason::new("destination.home", if hq == dest { "not_an_export" } else { "foreign_holder" },
+                if hq == dest {
+                    format!("{dest} is the policy's own country: a transfer within it to a holder headquartered there is not an export")
+                } else {
+                    format!("{dest} is the policy's own country, but the holder is headquartered in {hq}: a release to a foreign-headquartered holder may be an export; review")
+                },
+                &d.destinations.citation, &d.destinations.confidence));
+        } else {
+            let rule = d.destinations.rules.iter().find(|r| {
+                (r.destination_in.is_empty()
+                    || in_any(d, &r.destination_in, &dest, as_of).is_some())
+                    && in_any(d, &r.destination_not_in, &dest, as_of).is_none()
+                    && (r.holder_hq_in.is_empty()
+                        || in_any(d, &r.holder_hq_in, &hq, as_of).is_some())
+            });
+            match rule {
+                Some(r) => {
+                    outcome = r.decision;
+                    authorization = r.authorization.clone();
+                    licensable = r.licence_can_authorize();
+                    let mut detail = format!("{dest} ({})", countries::name(&dest).unwrap_or("?"));
+                    if let Some(g) = in_any(d, &r.destination_in, &dest, as_of) {
+                        detail.push_str(&format!(" is in `{g}` on {as_of}"));
+                        if let Some(group) = d.groups.iter().find(|x| x.id == g)
+                            && let (_, Some(dm)) = group.member(&dest, as_of)
+                        {
+                            detail.push_str(&format!(
+                                " (dated membership{}{}: {}, {})",
+                                dm.since.map_or(String::new(), |s| format!(" since {s}")),
+                                dm.until.map_or(String::new(), |u| format!(" until {u}")),
+                                dm.citation,
+                                dm.confidence
+                            ));
+                        }
+                    }
+                    if let Some(g) = in_any(d, &r.holder_hq_in, &hq, as_of) {
+                        detail.push_str(&format!("; holder headquarters {hq} is in `{g}`"));
+                    }
+                    detail.push_str(&format!(": {}", outcome.as_str()));
+                    if let Some(a) = &authorization {
+                        detail.push_str(&format!(" under {a}"));
+                    }
+                    if let Some(n) = &r.note {
+                        detail.push_str(&format!("; {n}"));
+                    }
+                    reasons.push(Reason::new(
+                        format!("destination.{}", r.id),
+                        outcome.as_str(),
+                        detail,
+                        &r.citation,
+                        &r.confidence,
+                    ));
+                }
+                None => {
+                    outcome = d.destinations.default;
+                    authorization = None;
+                    licensable = outcome != GateOutcome::Denied;
+                    let mut detail = format!(
+                        "{dest} ({}) matches no destination rule: {}",
+                        countries::name(&dest).unwrap_or("?"),
+                        outcome.as_str()
+                    );
+                    if let Some(n) = &d.destinations.note {
+                        detail.push_str(&format!("; {n}"));
+                    }
+                    reasons.push(Reason::new(
+                        "destination.default",
+                        outcome.as_str(),
+                        detail,
+                        &d.destinations.citation,
+                        &d.destinations.confidence,
+                    ));
+                }
+            }
+        }
+        reasons.extend(order_reasons.iter().cloned());
+        if let Some((o, _)) = &order_outcome
+            && *o > outcome
+        {
+            outcome = *o;
+            authorization = None;
+            licensable = *o != GateOutcome::Denied;
+        }
+        if unknown_name && outcome == GateOutcome::Allowed {
+            outcome = GateOutcome::NeedsReview;
+            authorization = None;
+        }
+        if matches!(
+            outcome,
+            GateOutcome::LicenseRequired | GateOutcome::NeedsReview
+        ) && !unknown_name
+        {
+            for l in transfer.licences {
+                let fit = l.fit(&dest, &hq, &model_ids, as_of);
+                let cite = format!("licence {} (holder's licences file, a declared fact)", l.id);
+                let why = match fit {
+                    Fit::Covers if licensable => {
+                        outcome = GateOutcome::Allowed;
+                        authorization = Some(format!("license:{}", l.id));
+                        reasons.push(Reason::new(format!("license.{}", l.id), "covers",
+                            format!("covers {dest} and this model, valid through {}", l.expires), cite, "S"));
+                        break;
+                    }
+                    Fit::Covers => "covers the transfer, but the policy does not let a licence authorize this destination".to_owned(),
+                    Fit::Expired => format!("expired {}", l.expires),
+                    Fit::NotYetIssued => format!("not valid before {}", l.issued.map_or("—".into(), |i| i.to_string())),
+                    Fit::OtherDestination => format!("does not list {dest} (lists {})", l.destinations.join(", ")),
+                    Fit::OtherModel => "does not list this model".to_owned(),
+                    Fit::OtherHolder => format!("is for a holder headquartered in {}", l.holder_hq.as_deref().unwrap_or("?")),
+                };
+                reasons.push(Reason::new(
+                    format!("license.{}", l.id),
+                    "not_applicable",
+                    why,
+                    cite,
+                    "S",
+                ));
+            }
+        } else if outcome == GateOutcome::Denied && !transfer.licences.is_empty() {
+            reasons.push(Reason::new("license", "not_considered", "the destination is denied under this policy: no licence in the licences file is considered", &d.destinations.citation, &d.destinations.confidence));
+        }
+        Branch {
+            outcome,
+            authorization,
+            reasons,
+        }
+    };
+
+    let chosen = match classification.decision {
+        Classification::Controlled => branch(true),
+        Classification::NotControlled | Classification::Excluded => branch(false),
+        Classification::NeedsReview => {
+            let (a, b) = (branch(true), branch(false));
+            if a.outcome == b.outcome {
+                let mut a = a;
+                a.reasons.push(Reason::new(
+                    "classification",
+                    "needs_review",
+                    format!(
+                        "the classification needs review, but controlled or not the answer is {}",
+                        a.outcome.as_str()
+                    ),
+                    &d.threshold.citation,
+                    &d.threshold.confidence,
+                ));
+                a
+            } else {
+                let mut reasons = a.reasons;
+                reasons.push(Reason::new("classification", "needs_review",
+                    format!("the classification needs review: if controlled the answer is {}, if not {}; declare {}",
+                        a.outcome.as_str(), b.outcome.as_str(),
+                        if classification.to_declare.is_empty() { "the missing facts".to_owned() } else { classification.to_declare.join("; ") }),
+                    &d.threshold.citation, &d.threshold.confidence));
+                Branch {
+                    outcome: GateOutcome::NeedsReview,
+                    authorization: None,
+                    reasons,
+                }
+            }
+        }
+    };
+    reasons.extend(chosen.reasons);
+    Ok(GateDecision {
+        decision: chosen.outcome,
+        destination: dest,
+        holder_hq: hq,
+        authorization: chosen.authorization,
+        classification,
+        reasons,
+    })
+}

@@ -1,0 +1,136 @@
+//! classify, gate and policy through the binary: exit codes (the contract), JSON keys, usage
+//! errors, validation messages.
+
+mod common;
+use common::{stderr, stdout, weightguard};
+use std::path::Path;
+
+const CONFIG: &str = r#"{"architectures":["LlamaForCausalLM"],"head_dim":128,"hidden_size":16384,
+"intermediate_size":53248,"model_type":"llama","num_attention_heads":128,"num_hidden_layers":126,
+"num_key_value_heads":8,"tie_word_embeddings":false,"vocab_size":128256}"#;
+
+/// A model directory holding only config.json and a training record declaring `ops`.
+fn model(dir: &Path, ops: &str) -> String {
+    std::fs::write(dir.join("config.json"), CONFIG).unwrap();
+    std::fs::write(
+        dir.join("training-record.toml"),
+        format!("[model]\nname = \"frontier\"\npublished = false\n[[stage]]\nname = \"pre\"\nkind = \"pretraining\"\n{ops}\n"),
+    )
+    .unwrap();
+    dir.join("config.json").display().to_string()
+}
+
+#[test]
+fn gate_exit_codes_follow_the_contract() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model(d.path(), "operations = 1.2e26");
+    let at = ["--as-of", "2026-07-23"];
+    let code = |dest: &str| {
+        let o = weightguard(&[&["gate", &m, "--destination", dest], &at[..]].concat());
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    assert_eq!(code("DE").0, Some(0));
+    assert_eq!(code("IN").0, Some(3));
+    assert_eq!(code("CN").0, Some(4));
+    let (c, _, err) = code("XX");
+    assert_eq!(c, Some(2), "{err}");
+    assert!(err.contains("not an ISO 3166-1 alpha-2"), "{err}");
+
+    let human = code("mo").1;
+    assert!(human.contains("DENIED"), "{human}");
+    assert!(human.contains("NOT ENFORCED"), "{human}");
+
+    let lic = d.path().join("licences.toml");
+    std::fs::write(&lic, "[[license]]\nid = \"L1\"\ndestinations = [\"IN\"]\nmodels = [\"frontier\"]\nexpires = 2026-12-31\n").unwrap();
+    let o = weightguard(&[
+        "gate",
+        &m,
+        "--destination",
+        "IN",
+        "--licenses",
+        lic.to_str().unwrap(),
+        "--as-of",
+        "2026-07-23",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["decision"], "allowed");
+    assert_eq!(j["authorization"], "license:L1");
+    assert_eq!(j["destination"], "IN");
+    assert_eq!(j["classification"]["decision"], "controlled");
+    assert_eq!(j["classification"]["eccn"], "4E091");
+    assert_eq!(j["classification"]["policy"]["enforced"], false);
+    assert!(
+        j["classification"]["policy"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("blake3:")
+    );
+    assert!(
+        j["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["rule"].is_string() && r["citation"].is_string())
+    );
+}
+
+#[test]
+fn classify_exit_codes_and_json() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model(d.path(), "tokens = 4.0656e13");
+    let o = weightguard(&["classify", &m, "--json", "--as-of", "2026-07-23"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["decision"], "needs_review");
+    assert_eq!(j["policy"]["id"], "us-ear-4e091");
+    for k in ["low", "estimate", "high"] {
+        assert!(j["training_operations"][k].is_number(), "{k}");
+    }
+    let o = weightguard(&["gate", &m, "--destination", "CN", "--as-of", "2026-07-23"]);
+    assert_eq!(o.status.code(), Some(5));
+
+    let d2 = tempfile::tempdir().unwrap();
+    let m2 = model(d2.path(), "operations = 9e25");
+    let o = weightguard(&["classify", &m2]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("NOT CONTROLLED"), "{}", stdout(&o));
+
+    let o = weightguard(&["classify", &m2, "--as-of", "2026-02-30"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn policy_list_show_validate() {
+    let o = weightguard(&["policy", "list"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("us-ear-4e091"));
+    let o = weightguard(&["policy", "show", "us-ear-4e091"]);
+    assert_eq!(stdout(&o), include_str!("../policies/us-ear-4e091.toml"));
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/examples/acme-internal.toml"
+    );
+    let o = weightguard(&["policy", "validate", example]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid policy `acme-internal`"));
+
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        include_str!("../policies/us-ear-4e091.toml").replace(
+            "citation = \"15 CFR part 740, Supp. 5(a) (18 countries)\"",
+            "citation = \"\"",
+        ),
+    )
+    .unwrap();
+    let o = weightguard(&["policy", "validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml:") && err.contains("group `aia`: `citation` is empty"),
+        "{err}"
+    );
+}
