@@ -50,7 +50,7 @@ fn terms(destination: &str, expires: Option<&str>) -> SealTerms {
         policy: PolicyRef {
             id: "us-ear-4e091".into(),
             version: "test".into(),
-            blake3: "00".repeat(32),
+            digest: format!("blake3:{}", "00".repeat(32)),
         },
         expires: expires.map(str::to_owned),
         sealed_on: "2026-11-23".into(),

@@ -96,35 +96,62 @@ pub fn run(args: &Args) -> Exit {
 }
 
 fn evaluate(args: &Args) -> Result<(GateDecision, Option<PathBuf>), Failure> {
-    let policy = inputs::read_policy(&args.policy)?;
-    let licences = match &args.licenses {
+    let (g, record, _) = decide(&Request {
+        path: &args.path,
+        destination: &args.destination,
+        holder_hq: args.holder_hq.as_deref(),
+        licenses: args.licenses.as_deref(),
+        training_record: args.training_record.as_deref(),
+        tokens: args.tokens,
+        policy: &args.policy,
+        as_of: args.as_of,
+    })?;
+    Ok((g, record))
+}
+
+/// What a gate decision needs (shared with `seal`, which gates before it seals).
+pub struct Request<'a> {
+    pub path: &'a Path,
+    pub destination: &'a str,
+    pub holder_hq: Option<&'a str>,
+    pub licenses: Option<&'a Path>,
+    pub training_record: Option<&'a Path>,
+    pub tokens: Option<f64>,
+    pub policy: &'a str,
+    pub as_of: Option<Date>,
+}
+
+/// Loads the policy, licences and estimate, and decides; also returns the policy used.
+pub fn decide(r: &Request) -> Result<(GateDecision, Option<PathBuf>, policy::Policy), Failure> {
+    let policy = inputs::read_policy(r.policy)?;
+    let licences = match r.licenses {
         Some(p) => inputs::read_licences(p)?,
         None => vec![],
     };
     let (est, record) = inputs::estimate(
         &ModelArgs {
-            path: &args.path,
-            training_record: args.training_record.as_deref(),
-            tokens: args.tokens,
+            path: r.path,
+            training_record: r.training_record,
+            tokens: r.tokens,
             accelerators: None,
             disagreement_factor: 2.0,
         },
         Some(policy.data.threshold.operations),
     )?;
-    let as_of = args.as_of.unwrap_or_else(Date::today_utc);
+    let as_of = r.as_of.unwrap_or_else(Date::today_utc);
     let g = policy::gate(
         &policy,
         &est,
         &Transfer {
-            destination: &args.destination,
-            holder_hq: args.holder_hq.as_deref(),
+            destination: r.destination,
+            holder_hq: r.holder_hq,
             licences: &licences,
             model_ids: &[],
         },
         as_of,
     )
     .map_err(|e| (e.to_string(), None))?;
-    Ok((g, record))
+    Ok((g, record, policy))
 }
 
 /// The gate's human report (also used by `demo`).

@@ -9,8 +9,10 @@ mod hash;
 mod inputs;
 mod inspect;
 mod keygen;
+mod open;
 mod policy;
 mod render;
+mod seal;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ pub enum Exit {
     Ok = 0,
     /// Bad input, I/O, or a verification failure.
     Error = 1,
+    /// A usage error (clap exits with 2 itself for bad flags; this is for values it cannot check).
+    Usage = 2,
     /// The transfer needs a licence that was not supplied (or not valid for it).
     LicenseRequired = 3,
     /// The policy forbids the transfer.
@@ -54,7 +58,9 @@ enum Command {
     Gate(gate::Args),
     Hash(hash::Args),
     Keygen(keygen::Args),
+    Seal(seal::Args),
     Verify(verify::Args),
+    Open(open::Args),
     Policy(policy::Args),
     Demo(demo::Args),
 }
@@ -69,7 +75,9 @@ pub fn run() -> ExitCode {
         Command::Gate(args) => gate::run(&args),
         Command::Hash(args) => hash::run(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Seal(args) => seal::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Open(args) => open::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
     };

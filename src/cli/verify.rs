@@ -82,10 +82,7 @@ pub fn run(args: &Args) -> Exit {
                 );
                 row(
                     "policy",
-                    format!(
-                        "{} {} (blake3 {})",
-                        c.policy.id, c.policy.version, c.policy.blake3
-                    ),
+                    format!("{} {} ({})", c.policy.id, c.policy.version, c.policy.digest),
                 );
                 row("sealed on", c.sealed_on.clone());
                 row(

@@ -52,8 +52,8 @@ pub struct Claims {
 pub struct PolicyRef {
     pub id: String,
     pub version: String,
-    /// BLAKE3 (hex) of the policy file.
-    pub blake3: String,
+    /// `blake3:<hex>` of the policy file's bytes.
+    pub digest: String,
 }
 
 /// BLAKE3 (hex) of the recipient stanzas' canonical text.

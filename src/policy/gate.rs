@@ -69,13 +69,31 @@ pub fn gate(
     transfer: &Transfer,
     as_of: Date,
 ) -> Result<GateDecision, GateError> {
+    let classification = classify(policy, est, as_of);
+    gate_classified(
+        policy,
+        classification,
+        est.model.name.as_deref(),
+        transfer,
+        as_of,
+    )
+}
+
+/// Decides the transfer of a model already classified (`open` re-checks an envelope's
+/// destination this way, from the classification recorded in its signed claims).
+pub fn gate_classified(
+    policy: &Policy,
+    classification: Classified,
+    model_name: Option<&str>,
+    transfer: &Transfer,
+    as_of: Date,
+) -> Result<GateDecision, GateError> {
     let d = &policy.data;
     let dest = countries::parse(transfer.destination).map_err(GateError)?;
     let hq = match transfer.holder_hq {
         Some(h) => countries::parse(h).map_err(GateError)?,
         None => dest.clone(),
     };
-    let classification = classify(policy, est, as_of);
     let mut reasons = Vec::new();
     let status = &d.status;
     reasons.push(Reason::new(
@@ -107,8 +125,8 @@ pub fn gate(
     ));
 
     let mut model_ids: Vec<String> = transfer.model_ids.to_vec();
-    if let Some(n) = &est.model.name {
-        model_ids.push(n.clone());
+    if let Some(n) = model_name {
+        model_ids.push(n.to_owned());
     }
     let home = d.destinations.home.as_deref() == Some(dest.as_str());
 

@@ -24,7 +24,7 @@ pub use classify::{Classified, classify};
 pub use date::Date;
 pub use decision::{Classification, GateOutcome, Reason};
 pub use format::{PolicyData, PolicyError};
-pub use gate::{GateDecision, Transfer, gate};
+pub use gate::{GateDecision, Transfer, gate, gate_classified};
 pub use licences::{Licence, LicenceError};
 
 use serde::Serialize;

@@ -1,0 +1,181 @@
+//! `weightguard open ENVELOPE --identity F --signer PUBKEY --site-country CC [--site ID] -o DIR`:
+//! refuse before decrypting unless the envelope belongs here, then decrypt, verify every digest,
+//! and only then put the files in place.
+
+use super::Exit;
+use super::inputs::{self, parse_country, parse_date};
+use super::render::{self, Style, bytes};
+use std::path::PathBuf;
+use weightguard::envelope::{self, Claims, SignerKey, Site, keys};
+use weightguard::policy::{self, Classification, Classified, Date, GateOutcome, Reason, Transfer};
+
+/// Open an envelope at its destination: checks the signer, the destination claims against this
+/// site, the expiry and the current policy before decrypting; writes DIR only if every digest
+/// matches the signed manifest.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    envelope: PathBuf,
+    /// Identity file: age (AGE-SECRET-KEY-1…) or an unencrypted SSH private key.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    identity: PathBuf,
+    /// The trusted sealer: `weightguard-signer-v1:…` or a file holding it.
+    #[arg(
+        long,
+        value_name = "PUBKEY",
+        required_unless_present = "allow_plain_age"
+    )]
+    signer: Option<String>,
+    /// The country this site is in, ISO 3166-1 alpha-2.
+    #[arg(long, value_name = "CC", value_parser = parse_country)]
+    site_country: String,
+    /// This site's identifier, when envelopes are sealed for a site.
+    #[arg(long, value_name = "ID")]
+    site: Option<String>,
+    /// The directory to create (it must not exist).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: PathBuf,
+    /// Policy to re-check the destination against: a built-in id or a TOML file.
+    #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
+    policy: String,
+    /// Licences file, when the envelope was sealed under a licence.
+    #[arg(long, value_name = "FILE")]
+    licenses: Option<PathBuf>,
+    /// Evaluate expiry and policy on this date instead of today (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// Open a plain age file (no claims, no manifest) as a single payload file, skipping every
+    /// destination check.
+    #[arg(long)]
+    allow_plain_age: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Exit {
+    match open(args) {
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            } else {
+                let s = Style::stdout();
+                println!(
+                    "{}  {}",
+                    s.bold(&r.output.display().to_string()),
+                    s.dim("opened")
+                );
+                println!("  {:<14} {} files, {}", "contents", r.files, bytes(r.bytes));
+                if r.plain {
+                    println!(
+                        "  {:<14} a plain age file: no claims, no manifest, nothing verified beyond decryption",
+                        "warning"
+                    );
+                } else {
+                    println!(
+                        "  {:<14} every file and tensor matched the signed manifest",
+                        "verified"
+                    );
+                }
+                if let Some(root) = &r.root {
+                    println!("  {:<14} {root}", "model root");
+                }
+            }
+            Exit::Ok
+        }
+        Err((msg, hint)) => {
+            render::error(&msg, hint);
+            Exit::Error
+        }
+    }
+}
+
+fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static str>)> {
+    let plain_err = |e: envelope::EnvelopeError| (e.to_string(), None);
+    let signer = args
+        .signer
+        .as_deref()
+        .map(SignerKey::parse_or_read)
+        .transpose()
+        .map_err(plain_err)?;
+    let identities = keys::read_identities(&args.identity).map_err(plain_err)?;
+    let policy = inputs::read_policy(&args.policy)?;
+    let licences = match &args.licenses {
+        Some(p) => inputs::read_licences(p)?,
+        None => vec![],
+    };
+    let today = args.as_of.unwrap_or_else(Date::today_utc);
+    // The current policy, applied to the classification the sealer recorded and signed.
+    let check = |c: &Claims| -> Result<(), String> {
+        let decision = match c.classification.as_str() {
+            "controlled" => Classification::Controlled,
+            "not_controlled" => Classification::NotControlled,
+            "excluded" => Classification::Excluded,
+            _ => Classification::NeedsReview,
+        };
+        let classified = Classified {
+            decision,
+            eccn: None,
+            policy: policy.reference(today),
+            as_of: today,
+            model: None,
+            training_operations: None,
+            to_declare: vec![],
+            reasons: vec![Reason::new(
+                "classification",
+                "as_sealed",
+                format!(
+                    "classified {} when sealed on {} (signed claims)",
+                    c.classification, c.sealed_on
+                ),
+                "the envelope's signed claims",
+                "declared",
+            )],
+        };
+        let g = policy::gate_classified(
+            &policy,
+            classified,
+            None,
+            &Transfer {
+                destination: &c.destination,
+                holder_hq: c.holder_hq.as_deref(),
+                licences: &licences,
+                model_ids: &[],
+            },
+            today,
+        )
+        .map_err(|e| e.to_string())?;
+        if g.decision == GateOutcome::Allowed {
+            Ok(())
+        } else {
+            let last = g
+                .reasons
+                .last()
+                .map(|r| r.detail.clone())
+                .unwrap_or_default();
+            Err(format!("{} on {today} ({last})", g.decision.as_str()))
+        }
+    };
+    let site = Site {
+        country: args.site_country.clone(),
+        site: args.site.clone(),
+        today: today.to_string(),
+        policy: &check,
+    };
+    envelope::open(
+        &args.envelope,
+        &identities,
+        signer.as_ref(),
+        &site,
+        &args.output,
+        args.allow_plain_age,
+    )
+    .map_err(|e| {
+        let hint = match &e {
+            envelope::EnvelopeError::OutputExists { .. } => Some("open into a new directory"),
+            envelope::EnvelopeError::NoMatchingIdentity { .. } => {
+                Some("use the identity whose recipient the envelope was sealed for")
+            }
+            _ => Some("nothing was written"),
+        };
+        (e.to_string(), hint)
+    })
+}

@@ -1,0 +1,198 @@
+//! `weightguard seal PATH --recipient R… --destination CC --signing-key F -o OUT …`: gate the
+//! transfer, then seal the weights into an envelope bound to the destination.
+
+use super::Exit;
+use super::gate::{self, Request};
+use super::inputs::{parse_count, parse_country, parse_date};
+use super::render::{self, Style, bytes};
+use std::path::PathBuf;
+use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey, keys};
+use weightguard::policy::{self, Date, GateOutcome};
+
+/// Seal weights for one destination: runs the export gate first and refuses unless the transfer
+/// is allowed, then writes an age v1 envelope with signed destination claims and a signed
+/// manifest of every file's digests.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A model directory or a weights file.
+    path: PathBuf,
+    /// Recipient: an age1… key, an SSH public key, or a file of them (repeatable).
+    #[arg(long = "recipient", short = 'r', value_name = "R", required = true)]
+    recipients: Vec<String>,
+    /// Destination country, ISO 3166-1 alpha-2.
+    #[arg(long, value_name = "CC", value_parser = parse_country)]
+    destination: String,
+    /// The destination site the envelope may be opened at.
+    #[arg(long, value_name = "ID")]
+    site: Option<String>,
+    /// Country of the receiving holder's headquarters; default: the destination.
+    #[arg(long, value_name = "CC", value_parser = parse_country)]
+    holder_hq: Option<String>,
+    /// The sealer's Ed25519 signing key (from `weightguard keygen`).
+    #[arg(long, value_name = "FILE")]
+    signing_key: PathBuf,
+    /// The envelope to write (never overwritten unless --force).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: PathBuf,
+    /// Rely on this licence (it must be in --licenses and cover the transfer).
+    #[arg(long, value_name = "ID", requires = "licenses")]
+    license: Option<String>,
+    /// Licences file (TOML) held for this transfer.
+    #[arg(long, value_name = "FILE")]
+    licenses: Option<PathBuf>,
+    /// Last day the envelope may be opened (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    expires: Option<Date>,
+    /// Training record (TOML); default: training-record.toml beside the weights.
+    #[arg(long, value_name = "FILE")]
+    training_record: Option<PathBuf>,
+    /// Training tokens, when there is no training record.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    tokens: Option<f64>,
+    /// Policy: a built-in id or a TOML file.
+    #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
+    policy: String,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    force: bool,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Exit {
+    let style = Style::stdout();
+    let today = Date::today_utc();
+    let decided = gate::decide(&Request {
+        path: &args.path,
+        destination: &args.destination,
+        holder_hq: args.holder_hq.as_deref(),
+        licenses: args.licenses.as_deref(),
+        training_record: args.training_record.as_deref(),
+        tokens: args.tokens,
+        policy: &args.policy,
+        as_of: None,
+    });
+    let (g, record, policy) = match decided {
+        Ok(x) => x,
+        Err((msg, hint)) => {
+            render::error(&msg, hint);
+            return Exit::Error;
+        }
+    };
+    if g.decision != GateOutcome::Allowed {
+        eprint!(
+            "{}",
+            gate::human(
+                &args.path.display().to_string(),
+                record.as_deref(),
+                &g,
+                Style::stderr()
+            )
+        );
+        render::error(
+            &format!(
+                "not sealed: the gate says {} for {}",
+                g.decision.as_str(),
+                g.destination
+            ),
+            Some("an envelope is only written for a transfer the policy allows"),
+        );
+        return gate::exit(g.decision);
+    }
+    if let Some(id) = &args.license
+        && g.authorization.as_deref() != Some(&format!("license:{id}"))
+    {
+        render::error(
+            &format!(
+                "not sealed: licence {id} does not authorize this transfer (the gate allowed it under {})",
+                g.authorization.as_deref().unwrap_or("no authorization")
+            ),
+            None,
+        );
+        return Exit::Error;
+    }
+    if let Some(e) = args.expires
+        && e < today
+    {
+        render::error(&format!("--expires {e} is already past"), None);
+        return Exit::Usage;
+    }
+    let sealed = (|| -> Result<envelope::SealReport, String> {
+        let key = SigningKey::read(&args.signing_key).map_err(|e| e.to_string())?;
+        let mut recipients = Vec::new();
+        for r in &args.recipients {
+            recipients.extend(keys::parse_recipients(r).map_err(|e| e.to_string())?);
+        }
+        let terms = SealTerms {
+            destination: g.destination.clone(),
+            site: args.site.clone(),
+            holder_hq: Some(g.holder_hq.clone()),
+            decision: g.decision.as_str().to_owned(),
+            authorization: g.authorization.clone(),
+            classification: g.classification.decision.as_str().to_owned(),
+            policy: PolicyRef {
+                id: policy.data.policy.id.clone(),
+                version: policy.data.policy.version.clone(),
+                digest: policy.digest.clone(),
+            },
+            expires: args.expires.map(|d| d.to_string()),
+            sealed_on: today.to_string(),
+            gate: serde_json::to_value(&g).map_err(|e| e.to_string())?,
+        };
+        envelope::seal(
+            &args.path,
+            &args.output,
+            &recipients,
+            &key,
+            &terms,
+            args.force,
+        )
+        .map_err(|e| e.to_string())
+    })();
+    match sealed {
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            } else {
+                println!(
+                    "{}  {}",
+                    style.bold(&r.output.display().to_string()),
+                    style.dim("sealed")
+                );
+                println!(
+                    "  {:<14} {} files, {} → {} envelope",
+                    "contents",
+                    r.files,
+                    bytes(r.bytes),
+                    bytes(r.envelope_bytes)
+                );
+                println!(
+                    "  {:<14} {}{} ({}, {})",
+                    "for",
+                    r.claims.destination,
+                    r.claims
+                        .site
+                        .as_ref()
+                        .map(|s| format!(" site {s}"))
+                        .unwrap_or_default(),
+                    r.claims.decision,
+                    r.claims
+                        .authorization
+                        .as_deref()
+                        .unwrap_or("no authorization")
+                );
+                println!("  {:<14} {}", "recipients", r.claims.recipients);
+                println!("  {:<14} {}", "sealer", r.claims.sealer);
+                if let Some(root) = &r.root {
+                    println!("  {:<14} {root}", "model root");
+                }
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            render::error(&e, None);
+            Exit::Error
+        }
+    }
+}
