@@ -81,6 +81,9 @@ fn demo(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     step("Estimate, classify and gate it, with a SAMPLE training record (a made-up declaration)");
     policy_steps(&big, style)?;
 
+    step("Seal the small model for a site in Germany, verify it without a key, open it");
+    envelope_steps(root, &small, style)?;
+
     if let Some(dir) = &args.keep {
         println!("\nmodels kept in {}", dir.display());
     }
@@ -191,5 +194,129 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
         );
         println!("    {}", style.dim(&decided));
     }
+    Ok(())
+}
+
+/// Keys, a gated seal for Germany, a keyless verify, a refused open in France, an open in
+/// Germany: the envelope flow on the small model with the same sample declaration.
+fn envelope_steps(
+    root: &Path,
+    model: &Path,
+    style: Style,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use weightguard::envelope::{self, Claims, PolicyRef, SealTerms, SigningKey, Site, keys};
+    let cmd = |s: String| println!("{}", style.dim(&format!("$ {s}")));
+    std::fs::write(model.join("training-record.toml"), SAMPLE_RECORD)?;
+    let policy = Policy::builtin(policy::DEFAULT_POLICY).ok_or("built-in policy missing")??;
+    let a = artifact::open(model)?;
+    let record = TrainingRecord::parse("training-record.toml", SAMPLE_RECORD)?;
+    let est = compute::estimate(&EstimateInput {
+        artifact: Some(&a),
+        config: None,
+        record: Some(&record),
+        tokens: None,
+        accelerators: &AcceleratorTable::builtin(),
+        disagreement_factor: 2.0,
+        threshold: Some(policy.data.threshold.operations),
+    })?;
+    let as_of = Date::parse(DEMO_DATE)?;
+    let g = policy::gate(
+        &policy,
+        &est,
+        &Transfer {
+            destination: "DE",
+            holder_hq: None,
+            licences: &[],
+            model_ids: &[],
+        },
+        as_of,
+    )?;
+    let (identity, recipient) = keys::generate_identity();
+    let key = SigningKey::generate()?;
+    let identity_path = root.join("identity.txt");
+    std::fs::write(&identity_path, identity)?;
+    cmd(format!(
+        "weightguard keygen --out {}   # an age identity and an Ed25519 signing key",
+        root.display()
+    ));
+    println!("  recipient {recipient}\n  signer    {}", key.public());
+    let env = root.join("tiny-llama.age");
+    cmd(format!(
+        "weightguard seal {} -r {recipient} --destination DE --site fra-1 --signing-key signing.key -o {}",
+        model.display(),
+        env.display()
+    ));
+    let terms = SealTerms {
+        destination: g.destination.clone(),
+        site: Some("fra-1".into()),
+        holder_hq: Some(g.holder_hq.clone()),
+        decision: g.decision.as_str().into(),
+        authorization: g.authorization.clone(),
+        classification: g.classification.decision.as_str().into(),
+        policy: PolicyRef {
+            id: policy.data.policy.id.clone(),
+            version: policy.data.policy.version.clone(),
+            digest: policy.digest.clone(),
+        },
+        expires: Some("2099-12-31".into()),
+        sealed_on: DEMO_DATE.into(),
+        gate: serde_json::to_value(&g)?,
+    };
+    let sealed = envelope::seal(
+        model,
+        &env,
+        &keys::parse_recipients(&recipient)?,
+        &key,
+        &terms,
+        false,
+    )?;
+    println!(
+        "  gate: {} under {}; sealed {} files ({}) with per-tensor digests in a signed manifest",
+        g.decision.as_str(),
+        g.authorization.as_deref().unwrap_or("-"),
+        sealed.files,
+        super::render::bytes(sealed.bytes)
+    );
+    cmd(format!(
+        "weightguard verify {}   # no key needed",
+        env.display()
+    ));
+    let v = envelope::verify(&env, Some(&key.public()))?;
+    println!(
+        "  signed by the expected sealer for {} site {}, {} recipient, expires {}",
+        v.claims.destination,
+        v.claims.site.as_deref().unwrap_or("-"),
+        v.recipients,
+        v.claims.expires.as_deref().unwrap_or("never")
+    );
+    let ids = keys::read_identities(&identity_path)?;
+    let allow = |_: &Claims| Ok(());
+    let site = |country: &str| Site {
+        country: country.into(),
+        site: Some("fra-1".into()),
+        today: DEMO_DATE.into(),
+        policy: &allow,
+    };
+    let out = root.join("opened");
+    cmd(format!(
+        "weightguard open {} --site-country FR --site fra-1 -o {} …",
+        env.display(),
+        out.display()
+    ));
+    match envelope::open(&env, &ids, Some(&key.public()), &site("FR"), &out, false) {
+        Err(e) => println!("  {} {e} (nothing written)", style.warn("refused:")),
+        Ok(_) => return Err("the envelope opened in the wrong country".into()),
+    }
+    cmd(format!(
+        "weightguard open {} --site-country DE --site fra-1 -o {} …",
+        env.display(),
+        out.display()
+    ));
+    let opened = envelope::open(&env, &ids, Some(&key.public()), &site("DE"), &out, false)?;
+    println!(
+        "  {} files, {}: every file and tensor matched the signed manifest",
+        opened.files,
+        super::render::bytes(opened.bytes)
+    );
     Ok(())
 }
