@@ -297,26 +297,29 @@ fn decrypt(
     let batch = (BATCH_CHUNKS * SEALED_CHUNK) as u64;
 
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, EnvelopeError>>(2);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let owned = path.to_owned();
     let reader = std::thread::spawn(move || {
-        let mut sealed = vec![0u8; batch as usize];
         let mut done = 0u64;
         let mut chunk = 0u64;
         while done < payload {
             let n = (payload - done).min(batch) as usize;
             let last = done + n as u64 == payload;
+            let mut sealed = free_rx.try_recv().unwrap_or_default();
+            sealed.resize(n, 0);
+            // Decrypted in place: each chunk's body then holds its plaintext.
             let result = file
-                .read_exact(&mut sealed[..n])
+                .read_exact(&mut sealed)
                 .map_err(EnvelopeError::io(&owned))
                 .and_then(|_| {
-                    let mut plain = Vec::with_capacity(n);
-                    stream::open_batch(&key, chunk, &sealed[..n], last, &mut plain)
-                        .map(|_| plain)
-                        .map_err(|c| EnvelopeError::Payload {
+                    stream::open_batch_in_place(&key, chunk, &mut sealed, last).map_err(|c| {
+                        EnvelopeError::Payload {
                             path: owned.clone(),
                             chunk: c,
-                        })
-                });
+                        }
+                    })
+                })
+                .map(|_| sealed);
             let failed = result.is_err();
             if tx.send(result).is_err() || failed {
                 return;
@@ -326,16 +329,20 @@ fn decrypt(
         }
     });
     let mut outcome = Ok(());
-    for batch in rx {
+    'batches: for batch in rx {
         match batch {
-            Ok(plain) => {
-                if let Err(what) = sink(&plain) {
-                    outcome = Err(EnvelopeError::PayloadFormat {
-                        path: path.to_owned(),
-                        what,
-                    });
-                    break;
+            Ok(opened) => {
+                for sealed_chunk in opened.chunks(SEALED_CHUNK) {
+                    let body = &sealed_chunk[..sealed_chunk.len() - stream::TAG_LEN];
+                    if let Err(what) = sink(body) {
+                        outcome = Err(EnvelopeError::PayloadFormat {
+                            path: path.to_owned(),
+                            what,
+                        });
+                        break 'batches;
+                    }
                 }
+                let _ = free_tx.send(opened);
             }
             Err(e) => {
                 outcome = Err(e);

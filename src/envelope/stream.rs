@@ -37,91 +37,75 @@ fn chunk_nonce(counter: u64, last: bool) -> Nonce {
     Nonce::assume_unique_for_key(n)
 }
 
-/// Encrypts `plain` (whole chunks, except in the final batch) as chunks numbered from `first`,
-/// appending the ciphertext to `out`.
-pub fn seal_batch(key: &PayloadKey, first: u64, plain: &[u8], last_batch: bool, out: &mut Vec<u8>) {
-    let chunks = plain.len().div_ceil(CHUNK).max(usize::from(last_batch));
-    let start = out.len();
-    out.resize(start + plain.len() + chunks * TAG_LEN, 0);
-    let dst = &mut out[start..];
-    dst.par_chunks_mut(SEALED_CHUNK)
-        .enumerate()
-        .for_each(|(i, sealed)| {
-            let from = i * CHUNK;
-            let src = &plain[from.min(plain.len())..(from + CHUNK).min(plain.len())];
-            let (body, tag) = sealed.split_at_mut(src.len());
-            body.copy_from_slice(src);
-            let last = last_batch && i + 1 == chunks;
-            let t = key
-                .0
-                .seal_in_place_separate_tag(chunk_nonce(first + i as u64, last), Aad::empty(), body)
-                .expect("ChaCha20-Poly1305 sealing of at most 64 KiB cannot fail");
-            tag.copy_from_slice(t.as_ref());
-        });
-}
-
-/// Decrypts `sealed` (chunks numbered from `first`; the batch ends the payload if `last_batch`)
-/// into `out`. On failure returns the number of the first chunk that did not authenticate, and
-/// `out` must be discarded.
-pub fn open_batch(
+/// Encrypts `buf` in place (whole chunks, except in the final batch) as chunks numbered from
+/// `first`, returning each chunk's tag: the ciphertext is each chunk of `buf` followed by its tag,
+/// which a vectored write emits without copying the batch again.
+pub fn seal_batch_in_place(
     key: &PayloadKey,
     first: u64,
-    sealed: &[u8],
+    buf: &mut [u8],
     last_batch: bool,
-    out: &mut Vec<u8>,
+) -> Vec<[u8; TAG_LEN]> {
+    let chunks = buf.len().div_ceil(CHUNK).max(usize::from(last_batch));
+    let mut tags = vec![[0u8; TAG_LEN]; chunks];
+    if buf.is_empty() {
+        // The final chunk of an empty payload: an empty body and its tag.
+        tags[0] = seal_chunk(key, first, &mut [], true);
+        return tags;
+    }
+    buf.par_chunks_mut(CHUNK)
+        .zip(tags.par_iter_mut())
+        .enumerate()
+        .for_each(|(i, (body, tag))| {
+            *tag = seal_chunk(key, first + i as u64, body, last_batch && i + 1 == chunks);
+        });
+    tags
+}
+
+fn seal_chunk(key: &PayloadKey, number: u64, body: &mut [u8], last: bool) -> [u8; TAG_LEN] {
+    let t = key
+        .0
+        .seal_in_place_separate_tag(chunk_nonce(number, last), Aad::empty(), body)
+        .expect("ChaCha20-Poly1305 sealing of at most 64 KiB cannot fail");
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(t.as_ref());
+    out
+}
+
+/// Decrypts `sealed` in place (chunks numbered from `first`; the batch ends the payload if
+/// `last_batch`): afterwards each sealed chunk's body holds its plaintext. On failure returns the
+/// number of the first chunk that did not authenticate, and the buffer must be discarded.
+pub fn open_batch_in_place(
+    key: &PayloadKey,
+    first: u64,
+    sealed: &mut [u8],
+    last_batch: bool,
 ) -> Result<(), u64> {
     let chunks = sealed.len().div_ceil(SEALED_CHUNK);
-    out.clear();
-    let plain_len: usize = sealed
-        .chunks(SEALED_CHUNK)
-        .map(|c| c.len().saturating_sub(TAG_LEN))
-        .sum();
-    out.resize(plain_len, 0);
-    // One (possibly empty) output slice per chunk: an empty final chunk still has a tag to check.
-    let mut slices: Vec<&mut [u8]> = Vec::with_capacity(chunks);
-    let mut rest = &mut out[..];
-    for c in sealed.chunks(SEALED_CHUNK) {
-        let (a, b) = std::mem::take(&mut rest).split_at_mut(c.len().saturating_sub(TAG_LEN));
-        slices.push(a);
-        rest = b;
-    }
-    let failed = slices
-        .into_par_iter()
-        .zip(sealed.par_chunks(SEALED_CHUNK))
+    let failed = sealed
+        .par_chunks_mut(SEALED_CHUNK)
         .enumerate()
-        .filter_map(|(i, (plain, chunk))| {
+        .filter_map(|(i, chunk)| {
             let number = first + i as u64;
             let last = last_batch && i + 1 == chunks;
-            // A chunk shorter than a tag, a short chunk that is not last, or an empty final
-            // chunk after others: all malformed, all refused like a failed tag.
             if chunk.len() < TAG_LEN
                 || (!last && chunk.len() != SEALED_CHUNK)
                 || (last && chunk.len() == TAG_LEN && number > 0)
             {
                 return Some(number);
             }
-            let (body, tag) = chunk.split_at(chunk.len() - TAG_LEN);
-            plain.copy_from_slice(body);
-            let Ok(tag) = Tag::try_from(tag) else {
+            let (body, tag) = chunk.split_at_mut(chunk.len() - TAG_LEN);
+            let Ok(tag) = Tag::try_from(&tag[..]) else {
                 return Some(number);
             };
             key.0
-                .open_in_place_separate_tag(
-                    chunk_nonce(number, last),
-                    Aad::empty(),
-                    tag,
-                    plain,
-                    0..,
-                )
+                .open_in_place_separate_tag(chunk_nonce(number, last), Aad::empty(), tag, body, 0..)
                 .err()
                 .map(|_| number)
         })
         .min();
     match failed {
-        Some(n) => {
-            out.clear();
-            Err(n)
-        }
+        Some(n) => Err(n),
         None => Ok(()),
     }
 }
@@ -135,19 +119,31 @@ mod tests {
         let key = PayloadKey::derive(&[1; 16], &[2; 16]);
         for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5] {
             let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let mut sealed = Vec::new();
-            seal_batch(&key, 0, &plain, true, &mut sealed);
-            let mut back = Vec::new();
-            open_batch(&key, 0, &sealed, true, &mut back).unwrap();
+            let mut bodies = plain.clone();
+            let tags = seal_batch_in_place(&key, 0, &mut bodies, true);
+            let sealed: Vec<u8> = if bodies.is_empty() {
+                tags[0].to_vec()
+            } else {
+                bodies
+                    .chunks(CHUNK)
+                    .zip(&tags)
+                    .flat_map(|(c, t)| [c, &t[..]].concat())
+                    .collect()
+            };
+            let mut opened = sealed.clone();
+            open_batch_in_place(&key, 0, &mut opened, true).unwrap();
+            let back: Vec<u8> = opened
+                .chunks(SEALED_CHUNK)
+                .flat_map(|c| c[..c.len() - TAG_LEN].to_vec())
+                .collect();
             assert_eq!(back, plain, "{len}");
-            if !sealed.is_empty() {
-                let mut bad = sealed.clone();
-                bad[sealed.len() / 2] ^= 1;
-                assert!(open_batch(&key, 0, &bad, true, &mut back).is_err());
-                // a payload cut at a chunk boundary lacks its final chunk
-                if sealed.len() > SEALED_CHUNK {
-                    assert!(open_batch(&key, 0, &sealed[..SEALED_CHUNK], true, &mut back).is_err());
-                }
+            let mut bad = sealed.clone();
+            bad[sealed.len() / 2] ^= 1;
+            assert!(open_batch_in_place(&key, 0, &mut bad, true).is_err());
+            // a payload cut at a chunk boundary lacks its final chunk
+            if sealed.len() > SEALED_CHUNK {
+                let mut cut = sealed[..SEALED_CHUNK].to_vec();
+                assert!(open_batch_in_place(&key, 0, &mut cut, true).is_err());
             }
         }
     }
