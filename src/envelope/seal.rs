@@ -17,7 +17,7 @@ use age::secrecy::ExposeSecret;
 use age_core::format::FileKey;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -135,37 +135,80 @@ pub fn seal(
     let out_file = tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?;
     let payload_key = PayloadKey::derive(&fk, &nonce);
 
-    let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, bool)>(2);
+    // The header and nonce first; then batches, each encrypted in place and written at its own
+    // offset by one of several workers, so encryption and the kernel's copy into the page cache
+    // both run on every core. Every batch but the last is full, so batch i starts at
+    // `base + i · (BATCH + BATCH_CHUNKS · TAG_LEN)`.
+    let mut out_file = out_file;
+    out_file
+        .write_all(&head)
+        .and_then(|_| out_file.write_all(&nonce))
+        .map_err(EnvelopeError::io(tmp.path()))?;
+    let base = (head.len() + nonce.len()) as u64;
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let (tx, rx) = mpsc::sync_channel::<(u64, Vec<u8>, bool)>(workers);
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-    let tmp_path = tmp.path().to_owned();
-    let writer = std::thread::spawn(move || -> Result<u64, EnvelopeError> {
-        let io = EnvelopeError::io(&tmp_path);
-        let mut w = out_file;
-        let mut written = (head.len() + nonce.len()) as u64;
-        let mut result = w.write_all(&head).and_then(|_| w.write_all(&nonce));
-        let mut counter = 0u64;
-        for (mut batch, last) in rx {
-            if result.is_ok() {
-                // Encrypted in place; the tags go between the chunks in one vectored write.
-                let tags = stream::seal_batch_in_place(&payload_key, counter, &mut batch, last);
-                counter += tags.len() as u64;
-                written += (batch.len() + tags.len() * stream::TAG_LEN) as u64;
-                result = write_sealed(&mut w, &batch, &tags);
+    let payload_key = std::sync::Arc::new(payload_key);
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let rx = rx.clone();
+        let free_tx = free_tx.clone();
+        let key = payload_key.clone();
+        let path = tmp.path().to_owned();
+        handles.push(std::thread::spawn(move || -> Result<u64, EnvelopeError> {
+            // Its own file description: its own offset.
+            let mut w = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(EnvelopeError::io(&path))?;
+            let mut written = 0u64;
+            let mut result = Ok(());
+            loop {
+                let msg = rx
+                    .lock()
+                    .map_err(|_| EnvelopeError::Input {
+                        path: path.clone(),
+                        what: "an encryption worker failed".into(),
+                    })?
+                    .recv();
+                let Ok((index, mut batch, last)) = msg else {
+                    break;
+                };
+                if result.is_ok() {
+                    let first = index * stream::BATCH_CHUNKS as u64;
+                    let tags = stream::seal_batch_in_place(&key, first, &mut batch, last);
+                    let at = base + index * (BATCH + stream::BATCH_CHUNKS * stream::TAG_LEN) as u64;
+                    written += (batch.len() + tags.len() * stream::TAG_LEN) as u64;
+                    result = w
+                        .seek(std::io::SeekFrom::Start(at))
+                        .and_then(|_| write_sealed(&mut w, &batch, &tags));
+                }
+                let _ = free_tx.send(batch);
             }
-            let _ = free_tx.send(batch);
-        }
-        result.and_then(|_| w.sync_all()).map_err(io)?;
-        Ok(written)
-    });
-
+            result.map_err(EnvelopeError::io(&path))?;
+            Ok(written)
+        }));
+    }
+    drop(free_tx);
     let produced = produce(&files, &claims_digest, terms, key, &tx, &free_rx);
     drop(tx);
-    let written = writer.join().map_err(|_| EnvelopeError::Input {
-        path: output.to_owned(),
-        what: "the encryption thread panicked".into(),
-    })?;
+    let mut written = Ok(base);
+    for h in handles {
+        let r = h.join().map_err(|_| EnvelopeError::Input {
+            path: output.to_owned(),
+            what: "an encryption worker panicked".into(),
+        })?;
+        written = match (written, r) {
+            (Ok(a), Ok(b)) => Ok(a + b),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+    }
     let (manifest, bytes) = produced?;
     let written = written?;
+    out_file.sync_all().map_err(EnvelopeError::io(tmp.path()))?;
     if overwrite {
         tmp.persist(output)
             .map_err(|e| EnvelopeError::io(output)(e.error))?;
@@ -264,12 +307,13 @@ fn produce(
     claims_digest: &str,
     terms: &SealTerms,
     key: &SigningKey,
-    tx: &mpsc::SyncSender<(Vec<u8>, bool)>,
+    tx: &mpsc::SyncSender<(u64, Vec<u8>, bool)>,
     free: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<(Manifest, u64), EnvelopeError> {
     let mut batcher = Batcher {
         buf: Vec::with_capacity(BATCH),
         filled: 0,
+        next: 0,
         tx,
         free,
     };
@@ -355,7 +399,9 @@ struct Batcher<'a> {
     buf: Vec<u8>,
     /// Bytes of `buf` in use when [`Batcher::spare`] handed out the rest.
     filled: usize,
-    tx: &'a mpsc::SyncSender<(Vec<u8>, bool)>,
+    /// Index of the next batch sent.
+    next: u64,
+    tx: &'a mpsc::SyncSender<(u64, Vec<u8>, bool)>,
     free: &'a mpsc::Receiver<Vec<u8>>,
 }
 
@@ -367,8 +413,9 @@ impl Batcher<'_> {
             .unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.buf, next);
         self.buf.clear();
+        self.next += 1;
         self.tx
-            .send((full, false))
+            .send((self.next - 1, full, false))
             .map_err(|_| EnvelopeError::Keys {
                 what: "the encryption thread stopped (see the error above)".into(),
             })
@@ -403,8 +450,10 @@ impl Batcher<'_> {
 
     fn finish(mut self) -> Result<(), EnvelopeError> {
         let last = std::mem::take(&mut self.buf);
-        self.tx.send((last, true)).map_err(|_| EnvelopeError::Keys {
-            what: "the encryption thread stopped (see the error above)".into(),
-        })
+        self.tx
+            .send((self.next, last, true))
+            .map_err(|_| EnvelopeError::Keys {
+                what: "the encryption thread stopped (see the error above)".into(),
+            })
     }
 }
