@@ -20,6 +20,7 @@ pub mod open;
 pub mod seal;
 pub mod stream;
 pub mod tar;
+mod writers;
 
 pub use claims::{Claims, PolicyRef};
 pub use error::EnvelopeError;

@@ -13,10 +13,13 @@ use super::keys::{BoxedIdentity, SignerKey};
 use super::manifest::{self, FileEntry};
 use super::stream::{self, BATCH_CHUNKS, NONCE_LEN, PayloadKey, SEALED_CHUNK};
 use super::tar::{self, Entry};
+use super::writers::{Batch, WritePool};
 use age::secrecy::ExposeSecret;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc;
 
 /// Where and when the envelope is being opened, and what the policy says now.
@@ -166,9 +169,9 @@ pub fn open(
             tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?,
         );
         let mut bytes = 0u64;
-        decrypt(path, &env, &fk, |plain| {
-            bytes += plain.len() as u64;
-            w.write_all(plain).map_err(|e| e.to_string())
+        decrypt(path, &env, &fk, |batch, range| {
+            bytes += range.len() as u64;
+            w.write_all(&batch.buf[range]).map_err(|e| e.to_string())
         })?;
         w.flush()
             .and_then(|_| w.get_ref().sync_all())
@@ -196,7 +199,7 @@ pub fn open(
         .tempdir_in(parent)
         .map_err(EnvelopeError::io(parent))?;
     let mut sink = TarSink::new(tmp.path().to_owned());
-    decrypt(path, &env, &fk, |plain| sink.write(plain))?;
+    decrypt(path, &env, &fk, |batch, range| sink.write(batch, range))?;
     let (entries, manifest_bytes, bytes) =
         sink.finish().map_err(|what| EnvelopeError::PayloadFormat {
             path: path.to_owned(),
@@ -283,7 +286,7 @@ fn decrypt(
     path: &Path,
     env: &inspect::Envelope,
     file_key: &[u8; 16],
-    mut sink: impl FnMut(&[u8]) -> Result<(), String>,
+    mut sink: impl FnMut(&Arc<Batch>, Range<usize>) -> Result<(), String>,
 ) -> Result<(), EnvelopeError> {
     let mut file = std::fs::File::open(path).map_err(EnvelopeError::io(path))?;
     let start = env.header.len as u64;
@@ -332,17 +335,19 @@ fn decrypt(
     'batches: for batch in rx {
         match batch {
             Ok(opened) => {
-                for sealed_chunk in opened.chunks(SEALED_CHUNK) {
-                    let body = &sealed_chunk[..sealed_chunk.len() - stream::TAG_LEN];
-                    if let Err(what) = sink(body) {
+                let opened = Batch::new(opened, free_tx.clone());
+                let mut at = 0;
+                while at < opened.buf.len() {
+                    let end = (at + SEALED_CHUNK).min(opened.buf.len());
+                    if let Err(what) = sink(&opened, at..end - stream::TAG_LEN) {
                         outcome = Err(EnvelopeError::PayloadFormat {
                             path: path.to_owned(),
                             what,
                         });
                         break 'batches;
                     }
+                    at = end;
                 }
-                let _ = free_tx.send(opened);
             }
             Err(e) => {
                 outcome = Err(e);
@@ -358,10 +363,12 @@ enum State {
     /// Collecting a 512-byte header block.
     Header(Vec<u8>),
     File {
-        name: String,
+        name: Arc<str>,
         left: u64,
+        /// Where the next byte goes in the file.
+        offset: u64,
         pad: usize,
-        out: std::io::BufWriter<std::fs::File>,
+        out: Arc<std::fs::File>,
         hasher: Box<FileHasher>,
     },
     Manifest {
@@ -377,6 +384,9 @@ enum State {
 /// Writes a tar stream's files under `root`, hashing each, and keeps the manifest entry.
 struct TarSink {
     root: PathBuf,
+    pool: WritePool,
+    /// Files written, to flush to disk before the rename.
+    written: Vec<(Arc<str>, Arc<std::fs::File>)>,
     state: State,
     names: HashSet<String>,
     entries: Vec<FileEntry>,
@@ -388,6 +398,8 @@ impl TarSink {
     fn new(root: PathBuf) -> Self {
         TarSink {
             root,
+            pool: WritePool::new(),
+            written: Vec::new(),
             state: State::Header(Vec::with_capacity(tar::BLOCK)),
             names: HashSet::new(),
             entries: Vec::new(),
@@ -396,13 +408,15 @@ impl TarSink {
         }
     }
 
-    fn write(&mut self, mut data: &[u8]) -> Result<(), String> {
-        while !data.is_empty() {
+    fn write(&mut self, batch: &Arc<Batch>, range: Range<usize>) -> Result<(), String> {
+        let mut start = range.start;
+        while start < range.end {
+            let data = &batch.buf[start..range.end];
             match &mut self.state {
                 State::Header(buf) => {
                     let take = (tar::BLOCK - buf.len()).min(data.len());
                     buf.extend_from_slice(&data[..take]);
-                    data = &data[take..];
+                    start += take;
                     if buf.len() == tar::BLOCK {
                         let block: [u8; tar::BLOCK] = buf[..].try_into().map_err(|_| "block")?;
                         self.state = self.begin(&block)?;
@@ -411,18 +425,19 @@ impl TarSink {
                 State::File {
                     name,
                     left,
+                    offset,
                     pad,
                     out,
                     hasher,
                 } => {
                     let take = usize::try_from(*left).unwrap_or(usize::MAX).min(data.len());
-                    let part = &data[..take];
-                    hasher.feed(part)?;
-                    out.write_all(part)
-                        .map_err(|e| format!("writing `{name}`: {e}"))?;
+                    hasher.feed(&data[..take])?;
+                    self.pool
+                        .submit(out, name, *offset, batch, start..start + take)?;
                     *left -= take as u64;
+                    *offset += take as u64;
                     self.bytes += take as u64;
-                    data = &data[take..];
+                    start += take;
                     if *left == 0 {
                         let pad = *pad;
                         let State::File {
@@ -431,10 +446,7 @@ impl TarSink {
                         else {
                             unreachable!("matched above")
                         };
-                        let mut out = out;
-                        out.flush()
-                            .and_then(|_| out.get_ref().sync_all())
-                            .map_err(|e| format!("writing `{name}`: {e}"))?;
+                        self.written.push((name, out));
                         self.entries.push(hasher.finish()?);
                     }
                 }
@@ -442,7 +454,7 @@ impl TarSink {
                     let take = usize::try_from(*left).unwrap_or(usize::MAX).min(data.len());
                     buf.extend_from_slice(&data[..take]);
                     *left -= take as u64;
-                    data = &data[take..];
+                    start += take;
                     if *left == 0 {
                         let pad = *pad;
                         let State::Manifest { buf, .. } =
@@ -459,7 +471,7 @@ impl TarSink {
                         return Err("non-zero padding after an entry".into());
                     }
                     *left -= take;
-                    data = &data[take..];
+                    start += take;
                     if *left == 0 {
                         self.state = State::Header(Vec::with_capacity(tar::BLOCK));
                     }
@@ -468,7 +480,7 @@ impl TarSink {
                     if data.iter().any(|&b| b != 0) {
                         return Err("data after the end of the archive".into());
                     }
-                    data = &[];
+                    start = range.end;
                 }
             }
         }
@@ -512,22 +524,22 @@ impl TarSink {
                     .open(&path)
                     .map_err(|e| format!("creating `{name}`: {e}"))?;
                 let hasher = Box::new(FileHasher::new(&name, size));
-                let state = State::File {
-                    name,
-                    left: size,
-                    pad,
-                    out: std::io::BufWriter::with_capacity(1 << 20, file),
-                    hasher,
-                };
+                let out = Arc::new(file);
+                let name: Arc<str> = name.into();
                 if size == 0 {
                     // An empty file is complete at once.
-                    let State::File { hasher, .. } = state else {
-                        unreachable!()
-                    };
+                    self.written.push((name, out));
                     self.entries.push(hasher.finish()?);
                     return Ok(State::Padding(pad));
                 }
-                Ok(state)
+                Ok(State::File {
+                    name,
+                    left: size,
+                    offset: 0,
+                    pad,
+                    out,
+                    hasher,
+                })
             }
         }
     }
@@ -535,6 +547,10 @@ impl TarSink {
     fn finish(self) -> Result<(Vec<FileEntry>, Vec<u8>, u64), String> {
         if !matches!(self.state, State::End) {
             return Err("the payload ends inside the archive".into());
+        }
+        self.pool.finish()?;
+        for (name, f) in &self.written {
+            f.sync_all().map_err(|e| format!("writing `{name}`: {e}"))?;
         }
         let manifest = self.manifest.ok_or("no signed manifest in the payload")?;
         Ok((self.entries, manifest, self.bytes))
