@@ -76,10 +76,9 @@ impl WritePool {
                             continue;
                         }
                         if let Err(e) = job.file.write_all_at(&job.data.buf[job.range], job.offset)
+                            && let Ok(mut slot) = error.lock()
                         {
-                            if let Ok(mut slot) = error.lock() {
-                                slot.get_or_insert(format!("writing `{}`: {e}", job.name));
-                            }
+                            slot.get_or_insert(format!("writing `{}`: {e}", job.name));
                         }
                     }
                 })
