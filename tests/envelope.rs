@@ -388,3 +388,41 @@ fn plain_age_files_open_only_with_the_explicit_flag() {
     assert!(r.plain);
     assert_eq!(std::fs::read(&out).unwrap(), b"hello weights");
 }
+
+#[test]
+fn ssh_keys_work_as_recipients_and_identities() {
+    let f = fixture();
+    let key = f.dir.path().join("id_ed25519");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status();
+    let Ok(st) = st else {
+        panic!("ssh-keygen (openssh-client) is needed for this test");
+    };
+    assert!(st.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let recipients = envelope::keys::parse_recipients(public.trim()).unwrap();
+    let env = f.dir.path().join("ssh.age");
+    envelope::seal(
+        &f.model,
+        &env,
+        &recipients,
+        &f.key,
+        &terms("DE", None),
+        false,
+    )
+    .unwrap();
+    let ids = envelope::keys::read_identities(&key).unwrap();
+    let out = f.dir.path().join("ssh-opened");
+    envelope::open(
+        &env,
+        &ids,
+        Some(&f.key.public()),
+        &site("DE", &allow),
+        &out,
+        false,
+    )
+    .unwrap();
+    assert_same_tree(&f.model, &out);
+}
