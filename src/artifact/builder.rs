@@ -183,7 +183,7 @@ impl Builder {
     }
 
     /// Parses one file by its detected kind and adds it; returns a GGUF's `split.count`.
-    fn add_file(&mut self, d: Detected) -> Result<Option<u64>, ArtifactError> {
+    pub(super) fn add_file(&mut self, d: Detected) -> Result<Option<u64>, ArtifactError> {
         let kind = match d.kind {
             Kind::Unknown => detect::kind_by_name(&d.path),
             k => k,

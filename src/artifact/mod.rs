@@ -206,3 +206,26 @@ pub fn open(path: &Path) -> Result<Artifact, ArtifactError> {
     }
     Ok(b.finish())
 }
+
+/// One file on its own, as `hash` cuts it into segments: parsed by the format its content shows
+/// (or, when the content matches none, the format its `.safetensors` or `.gguf` name claims), so a
+/// malformed weight file is an error naming it. `None` for a file in no weight format: unknown
+/// content, a bare pickle, or a zip archive that is not a PyTorch checkpoint. Unlike [`open`],
+/// reads nothing beside the file (no split GGUF parts, index or config).
+pub fn open_file(path: &Path) -> Result<Option<Artifact>, ArtifactError> {
+    let mut b = Builder::new(path);
+    let d = detect::detect(path, &mut b.bytes_read)?;
+    let kind = match d.kind {
+        Kind::Unknown => detect::kind_by_name(path),
+        k => k,
+    };
+    match kind {
+        Kind::Unknown | Kind::Pickle => return Ok(None),
+        Kind::Zip => match b.add_file(d) {
+            Err(ArtifactError::UnknownFormat { .. }) => return Ok(None),
+            r => r.map(drop)?,
+        },
+        _ => b.add_file(d).map(drop)?,
+    }
+    Ok(Some(b.finish()))
+}

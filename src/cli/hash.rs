@@ -1,5 +1,5 @@
-//! `weightguard hash PATH… [--b3sum] [--json]`: BLAKE3 digests per tensor (weight files) or per
-//! file (everything else), and a model root digest.
+//! `weightguard hash PATH… [--b3sum] [--json]`: BLAKE3 digests per segment and tensor (weight
+//! files) or per file (everything else), and a model root digest.
 
 use super::Exit;
 use super::render::{self, Style, bytes};
@@ -7,10 +7,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode};
+use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode, SegmentKind};
 
-/// BLAKE3 digests of model weights: one per tensor and one over the header for weight files, one
-/// per file for everything else, and a root digest naming the model's tensors.
+/// BLAKE3 digests of model weights: for weight files (safetensors, GGUF, PyTorch checkpoints,
+/// recognised by content) one per header, tensor, storage and gap, tiling the file; one per file
+/// for everything else; and a root digest naming the model's tensors.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files or model directories (every file under a directory is hashed).
@@ -75,8 +76,10 @@ fn hint(e: &DigestError) -> Option<&'static str> {
     }
 }
 
-/// `b3sum`-style lines: `<digest>  <file>` for whole files, `<digest>  <file>:<tensor>` per
-/// tensor, `<digest>  <file>:(header)`, and the root last.
+/// `b3sum`-style lines: `<digest>  <file>` for whole files; for weight files, each segment in
+/// file order (`<file>:(header)`, `<file>:<tensor>`, `<file>:(storage data/0)`,
+/// `<file>:(gap <offset>+<len>)`), then for PyTorch each tensor view (`<file>:<tensor>`); the
+/// root last.
 pub fn human(r: &HashReport, style: Style) -> String {
     let mut out = String::new();
     for f in &r.files {
@@ -84,10 +87,16 @@ pub fn human(r: &HashReport, style: Style) -> String {
         if let Some(d) = f.blake3 {
             out.push_str(&format!("{d}  {file}\n"));
         }
-        if let Some(h) = &f.header {
-            out.push_str(&format!("{}  {file}:{}\n", h.blake3, style.dim("(header)")));
+        for s in &f.segments {
+            let what = match (s.kind, &s.name) {
+                (SegmentKind::Tensor, Some(name)) => name.clone(),
+                (SegmentKind::Header, _) => style.dim("(header)"),
+                (SegmentKind::Storage, Some(name)) => style.dim(&format!("(storage {name})")),
+                _ => style.dim(&format!("(gap {}+{})", s.offset, s.len)),
+            };
+            out.push_str(&format!("{}  {file}:{what}\n", s.blake3));
         }
-        for t in &f.tensors {
+        for t in f.tensors.iter().filter(|t| t.storage.is_some()) {
             out.push_str(&format!("{}  {file}:{}\n", t.blake3, t.name));
         }
     }

@@ -2,15 +2,16 @@
 //! not change underneath, and assembling the report.
 
 use super::DigestError;
-use super::buffered::{self, read_full_at};
+use super::buffered;
 use super::mmap;
 use super::plan::{PlannedFile, Target};
-use super::report::{FileDigest, FileKind, HashReport, RangeDigest, ReadPath, TensorDigest};
+use super::report::{
+    FileDigest, FileKind, HashReport, RangeDigest, ReadPath, SegmentDigest, SegmentKind,
+    TensorDigest,
+};
 use super::root::{RootEntry, root_digest};
 use super::segment::SegmentHasher;
-use crate::artifact::ArtifactError;
-use crate::artifact::limits::MAX_SAFETENSORS_HEADER_BYTES;
-use crate::artifact::safetensors::{self, SafetensorsHeader};
+use crate::artifact::{ArtifactError, Format, TensorType};
 use rayon::prelude::*;
 use std::fs::{File, Metadata};
 use std::path::Path;
@@ -71,12 +72,12 @@ pub fn hash_target(
         .flat_map(|f| &f.tensors)
         .map(|t| RootEntry {
             name: t.name.clone(),
-            dtype: t.dtype,
+            dtype: t.dtype.name(),
             shape: t.shape.clone(),
             digest: t.blake3.0,
         })
         .collect();
-    let any_weights = files.iter().any(|f| f.kind == FileKind::Safetensors);
+    let any_weights = files.iter().any(|f| f.kind.is_weights());
     Ok(HashReport {
         path: target.path.clone(),
         root: any_weights.then(|| root_digest(&entries).into()),
@@ -86,10 +87,145 @@ pub fn hash_target(
     })
 }
 
-/// A weight file is named `*.safetensors`; a file so named that does not parse is an error, not
-/// a whole-file digest, so a corrupted model is never mistaken for a side file.
-fn is_weight_file(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "safetensors")
+/// How a weight file is cut: segments tiling it, and where each tensor's digest comes from.
+struct Layout {
+    kind: FileKind,
+    /// In file order, tiling `[0, size)`: (kind, name, offset, len).
+    segments: Vec<(SegmentKind, Option<String>, u64, u64)>,
+    /// Extra ranges `[start, end)`: PyTorch views covering part of their storage.
+    spans: Vec<(u64, u64)>,
+    tensors: Vec<LayoutTensor>,
+}
+
+struct LayoutTensor {
+    name: String,
+    dtype: TensorType,
+    shape: Vec<u64>,
+    offset: u64,
+    len: u64,
+    source: Source,
+    storage: Option<String>,
+}
+
+/// Where a tensor's digest comes from.
+enum Source {
+    Segment(usize),
+    Span(usize),
+}
+
+/// Reads the file's format from its content and, for a weight file, parses it and cuts it into
+/// segments. `None` for any other file. A file whose content (or, when the content matches no
+/// format, whose name) claims a weight format but does not parse is an error naming it, so a
+/// corrupted model is never mistaken for a side file.
+fn layout(path: &Path, size: u64) -> Result<Option<Layout>, DigestError> {
+    let Some(a) = crate::artifact::open_file(path)? else {
+        return Ok(None);
+    };
+    let Some(file) = a.files.first() else {
+        return Ok(None);
+    };
+    if file.size != size {
+        return Err(DigestError::Changed {
+            path: path.to_owned(),
+            what: format!("length {size} bytes when opened, {} when parsed", file.size),
+        });
+    }
+    let (kind, region_kind, header) = match file.format {
+        Format::Safetensors => (
+            FileKind::Safetensors,
+            SegmentKind::Tensor,
+            Some(file.header_bytes),
+        ),
+        Format::Gguf => (FileKind::Gguf, SegmentKind::Tensor, Some(file.header_bytes)),
+        Format::Pytorch => (FileKind::Pytorch, SegmentKind::Storage, None),
+        Format::PytorchLegacy => (FileKind::PytorchLegacy, SegmentKind::Storage, None),
+        Format::Pickle => return Ok(None),
+    };
+    let bad = |offset: u64, message: String| -> DigestError {
+        ArtifactError::Malformed {
+            path: path.to_owned(),
+            format: file.format.name(),
+            offset,
+            message,
+        }
+        .into()
+    };
+    let mut segments = Vec::with_capacity(2 * a.regions.len() + 2);
+    let mut pos = 0;
+    if let Some(h) = header {
+        // A GGUF without tensors may end before its data section's aligned start.
+        let h = h.min(size);
+        segments.push((SegmentKind::Header, None, 0, h));
+        pos = h;
+    }
+    // Regions in file order; a zero-length one before a non-empty one at the same offset.
+    let mut order: Vec<usize> = (0..a.regions.len()).collect();
+    order.sort_by_key(|&i| (a.regions[i].offset, a.regions[i].len));
+    let mut segment_of_region = vec![0; a.regions.len()];
+    for i in order {
+        let r = &a.regions[i];
+        // The parsers prove regions lie inside the file, after the header, disjoint; checked
+        // again here because the tiling depends on it.
+        let end = r.offset.checked_add(r.len).filter(|&e| e <= size);
+        let Some(end) = end.filter(|_| r.offset >= pos) else {
+            return Err(bad(
+                r.offset,
+                format!(
+                    "data region `{}` ({} bytes) overlaps another or runs past the file",
+                    r.name, r.len
+                ),
+            ));
+        };
+        if r.offset > pos {
+            segments.push((SegmentKind::Gap, None, pos, r.offset - pos));
+        }
+        segment_of_region[i] = segments.len();
+        segments.push((region_kind, Some(r.name.clone()), r.offset, r.len));
+        pos = end;
+    }
+    if pos < size {
+        segments.push((SegmentKind::Gap, None, pos, size - pos));
+    }
+
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let mut tensors = Vec::with_capacity(a.tensors.len());
+    for t in &a.tensors {
+        let r = &a.regions[t.region];
+        let source = if (t.offset, t.len) == (r.offset, r.len) {
+            Source::Segment(segment_of_region[t.region])
+        } else {
+            let span = (t.offset, t.offset.saturating_add(t.len));
+            if t.offset < r.offset || span.1 > r.offset + r.len {
+                return Err(bad(
+                    t.offset,
+                    format!("tensor `{}` lies outside its data region", t.name),
+                ));
+            }
+            let i = spans.iter().position(|s| *s == span).unwrap_or_else(|| {
+                spans.push(span);
+                spans.len() - 1
+            });
+            Source::Span(i)
+        };
+        tensors.push(LayoutTensor {
+            name: t.name.clone(),
+            dtype: t.dtype,
+            shape: t.shape.clone(),
+            offset: t.offset,
+            len: t.len,
+            source,
+            storage: (region_kind == SegmentKind::Storage).then(|| r.name.clone()),
+        });
+    }
+    // Data order (GGUF tensor infos need not follow it); stable, so views at one offset keep
+    // the checkpoint's order.
+    tensors.sort_by_key(|t| t.offset);
+    Ok(Some(Layout {
+        kind,
+        segments,
+        spans,
+        tensors,
+    }))
 }
 
 /// Hashes one file in one pass.
@@ -117,30 +253,24 @@ pub fn hash_file(
             blake3: whole.map(Into::into),
             header: None,
             tensors: Vec::new(),
+            segments: Vec::new(),
         });
     }
     let size = before.len();
     let large = size >= LARGE_FILE;
-    let weights = is_weight_file(path);
-    let (header, header_bytes) = if weights {
-        let (h, bytes) = read_header(&file, path, size)?;
-        (Some(h), bytes)
-    } else {
-        (None, Vec::new())
+    // Parsed after the file was opened and its metadata taken, so a change in between is caught
+    // by `check_unchanged` below.
+    let layout = layout(path, size)?;
+    let weights = layout.is_some();
+    let (ends, spans) = match &layout {
+        Some(l) => (
+            l.segments.iter().map(|s| s.2 + s.3).collect(),
+            l.spans.clone(),
+        ),
+        None => (Vec::new(), Vec::new()),
     };
-    let ends = match &header {
-        Some(h) => {
-            let start = h.data_start();
-            std::iter::once(start)
-                // Cannot overflow: the header check proved data_start + data_len == size.
-                .chain(h.tensors.iter().map(|t| start + t.end))
-                .collect()
-        }
-        None => Vec::new(),
-    };
-    let mut hasher = SegmentHasher::new(ends, opts.whole_file || !weights, large);
-    hasher.feed(&header_bytes);
-    progress(header_bytes.len() as u64);
+    let mut hasher =
+        SegmentHasher::new(ends, opts.whole_file || !weights, large).with_spans(&spans);
 
     let mapped = if large && opts.read == ReadMode::Auto {
         mmap::map(&file, size).map_err(io)?
@@ -174,88 +304,64 @@ pub fn hash_file(
     };
     check_unchanged(path, &file, &before)?;
 
-    let (segments, whole) = hasher.finish().ok_or(DigestError::Truncated {
-        path: path.to_owned(),
-        offset: size,
-        expected: size,
-    })?;
-    let (header_digest, tensors) = match header {
-        Some(h) => {
-            let tensors = h
-                .tensors
-                .iter()
-                .zip(&segments[1..])
-                .map(|(t, d)| TensorDigest {
-                    name: t.name.clone(),
-                    dtype: t.dtype,
-                    shape: t.shape.clone(),
-                    offset: h.data_start() + t.begin,
-                    len: t.end - t.begin,
-                    blake3: (*d).into(),
-                })
-                .collect();
-            let header = RangeDigest {
-                offset: 0,
-                len: h.data_start(),
-                blake3: segments[0].into(),
-            };
-            (Some(header), tensors)
-        }
-        None => (None, Vec::new()),
-    };
-    Ok(FileDigest {
+    let (segment_digests, whole, span_digests) =
+        hasher.finish_with_spans().ok_or(DigestError::Truncated {
+            path: path.to_owned(),
+            offset: size,
+            expected: size,
+        })?;
+    let mut digest = FileDigest {
         path: path.to_owned(),
         size,
-        kind: if weights {
-            FileKind::Safetensors
-        } else {
-            FileKind::Other
-        },
+        kind: FileKind::Other,
         read,
         blake3: whole.map(Into::into),
-        header: header_digest,
-        tensors,
-    })
-}
-
-/// Reads and validates a safetensors header from the open file, returning it and its raw bytes
-/// (length prefix and JSON), which are hashed from this same read.
-fn read_header(
-    file: &File,
-    path: &Path,
-    size: u64,
-) -> Result<(SafetensorsHeader, Vec<u8>), DigestError> {
-    if size < 8 {
-        return Err(ArtifactError::TooShort {
-            path: path.to_owned(),
-            len: size,
-        }
-        .into());
-    }
-    let mut prefix = [0u8; 8];
-    read_full_at(file, path, 0, &mut prefix)?;
-    let declared = u64::from_le_bytes(prefix);
-    if declared > MAX_SAFETENSORS_HEADER_BYTES {
-        return Err(ArtifactError::HeaderTooLarge {
-            path: path.to_owned(),
-            declared,
-            limit: MAX_SAFETENSORS_HEADER_BYTES,
-        }
-        .into());
-    }
-    if declared > size - 8 {
-        return Err(ArtifactError::HeaderBeyondFile {
-            path: path.to_owned(),
-            declared,
-            file_len: size,
-        }
-        .into());
-    }
-    // Bounded by MAX_SAFETENSORS_HEADER_BYTES (checked above).
-    let mut bytes = vec![0u8; 8 + declared as usize];
-    read_full_at(file, path, 0, &mut bytes)?;
-    let header = safetensors::parse_header(path, &bytes[8..], size)?;
-    Ok((header, bytes))
+        header: None,
+        tensors: Vec::new(),
+        segments: Vec::new(),
+    };
+    let Some(layout) = layout else {
+        return Ok(digest);
+    };
+    digest.kind = layout.kind;
+    digest.segments = layout
+        .segments
+        .into_iter()
+        .zip(&segment_digests)
+        .map(|((kind, name, offset, len), d)| SegmentDigest {
+            kind,
+            name,
+            offset,
+            len,
+            blake3: (*d).into(),
+        })
+        .collect();
+    digest.header = digest
+        .segments
+        .first()
+        .filter(|s| s.kind == SegmentKind::Header)
+        .map(|s| RangeDigest {
+            offset: s.offset,
+            len: s.len,
+            blake3: s.blake3,
+        });
+    digest.tensors = layout
+        .tensors
+        .into_iter()
+        .map(|t| TensorDigest {
+            blake3: match t.source {
+                Source::Segment(i) => segment_digests[i].into(),
+                Source::Span(i) => span_digests[i].into(),
+            },
+            name: t.name,
+            dtype: t.dtype,
+            shape: t.shape,
+            offset: t.offset,
+            len: t.len,
+            storage: t.storage,
+        })
+        .collect();
+    Ok(digest)
 }
 
 /// Fails if the file's length or modification time changed while it was read, or the path now

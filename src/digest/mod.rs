@@ -1,7 +1,9 @@
 //! Stage: BLAKE3 digests of model files, reading each byte once.
 //!
-//! A weight file gets one digest over its header (the bytes before the tensor data) and one per
-//! tensor over exactly that tensor's bytes; together they cover every byte of the file. Any other
+//! A weight file (safetensors, GGUF, PyTorch checkpoint: recognised by content) is cut into
+//! segments that tile it: its header, each data region (a tensor, or a PyTorch storage) and the
+//! gaps between them, each with its own digest; every tensor gets the digest of exactly its
+//! bytes. Any other
 //! file gets a whole-file digest equal to `b3sum`'s, and weight files get one too on request,
 //! computed from the same reads. A model's tensors are summarised by a root digest
 //! ([`root::root_digest`]). The format of every value is specified in `docs/digest.md`.
@@ -26,7 +28,10 @@ pub(crate) use segment::SegmentHasher;
 pub use engine::{LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target};
 pub use error::DigestError;
 pub use plan::{PlannedFile, Target, plan};
-pub use report::{Digest, FileDigest, FileKind, HashReport, RangeDigest, ReadPath, TensorDigest};
+pub use report::{
+    Digest, FileDigest, FileKind, HashReport, RangeDigest, ReadPath, SegmentDigest, SegmentKind,
+    TensorDigest,
+};
 pub use root::{ROOT_CONTEXT, RootEntry, root_digest};
 
 /// Plans and hashes `path` (a file or a directory); `progress` is called with each count of

@@ -1,7 +1,7 @@
 //! The values the digest engine produces. Printers (the CLI's human and JSON output) render
 //! these; the JSON field names are a contract documented in `docs/digest.md`.
 
-use crate::artifact::Dtype;
+use crate::artifact::TensorType;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::path::PathBuf;
@@ -34,14 +34,55 @@ impl Serialize for Digest {
     }
 }
 
-/// What kind of file was hashed, which decides the digests it gets.
+/// What kind of file was hashed (by content), which decides the digests it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     /// A safetensors weight file: a header digest and one per tensor.
     Safetensors,
+    /// A GGUF weight file: a header digest, one per tensor, one per gap (alignment padding).
+    Gguf,
+    /// A `torch.save` zip checkpoint: one digest per storage, one per gap between storages
+    /// (zip headers, `data.pkl`, the central directory…), and one per tensor view.
+    Pytorch,
+    /// A legacy (pre-1.6) `torch.save` file: as [`FileKind::Pytorch`], the gaps being the
+    /// pickles and each storage's element count.
+    PytorchLegacy,
     /// Anything else: a whole-file digest.
     Other,
+}
+
+impl FileKind {
+    /// Whether the file holds weights (gets segment and tensor digests, counts in the root).
+    pub fn is_weights(self) -> bool {
+        self != FileKind::Other
+    }
+}
+
+/// What a segment of a weight file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// Safetensors and GGUF: the bytes before the data section.
+    Header,
+    /// Safetensors and GGUF: one tensor's data.
+    Tensor,
+    /// PyTorch: one storage's data (a `data/<key>` member, or a legacy file's raw storage).
+    Storage,
+    /// Bytes in no header and no data region: GGUF alignment padding; PyTorch zip local
+    /// headers, `data.pkl`, other members and the central directory.
+    Gap,
+}
+
+/// A digest of one segment of a weight file; a file's segments tile it in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentDigest {
+    pub kind: SegmentKind,
+    /// The tensor's name, or the storage's (`data/0`); `null` for the header and gaps.
+    pub name: Option<String>,
+    pub offset: u64,
+    pub len: u64,
+    pub blake3: Digest,
 }
 
 /// How the bytes were read.
@@ -64,15 +105,22 @@ pub struct RangeDigest {
     pub blake3: Digest,
 }
 
-/// A tensor's digest: BLAKE3 of exactly its data bytes.
+/// A tensor's digest: BLAKE3 of exactly its data bytes `[offset, offset + len)`. For a PyTorch
+/// tensor, that is its view's span inside its storage (the whole storage's digest when the view
+/// covers all of it).
 #[derive(Debug, Clone, Serialize)]
 pub struct TensorDigest {
     pub name: String,
-    pub dtype: Dtype,
+    /// The format's type name: a safetensors dtype (also for PyTorch) or a ggml type.
+    pub dtype: TensorType,
     pub shape: Vec<u64>,
     pub offset: u64,
     pub len: u64,
     pub blake3: Digest,
+    /// PyTorch: the storage the tensor views (the name of its `storage` segment). Absent for
+    /// other formats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
 }
 
 /// The digests of one file.
@@ -85,10 +133,13 @@ pub struct FileDigest {
     /// Whole-file BLAKE3 (equal to `b3sum`'s): always for other files, with `--b3sum` for weight
     /// files, otherwise `null`.
     pub blake3: Option<Digest>,
-    /// Weight files: the bytes before the tensor data (length prefix and JSON header).
+    /// Safetensors and GGUF: the bytes before the tensor data (the header segment).
     pub header: Option<RangeDigest>,
-    /// Weight files: every tensor in data order. Header and tensors tile the file exactly.
+    /// Weight files: every tensor in data order.
     pub tensors: Vec<TensorDigest>,
+    /// Weight files: header, data regions and gaps in file order, tiling the file exactly (each
+    /// byte in one segment). Empty for other files.
+    pub segments: Vec<SegmentDigest>,
 }
 
 /// The digests of one path named by the user (a file or a directory of files).

@@ -1,6 +1,7 @@
 //! The model root digest: one BLAKE3 value naming a model's tensors, independent of how they are
 //! sharded, ordered or padded on disk. Specified in `docs/digest.md`; test vectors below.
 
+#[cfg(test)]
 use crate::artifact::Dtype;
 
 /// Key-derivation context of the root digest (BLAKE3 `derive_key` mode). Changing the encoding
@@ -11,7 +12,9 @@ pub const ROOT_CONTEXT: &str = "weightguard 2026 model root v1";
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RootEntry {
     pub name: String,
-    pub dtype: Dtype,
+    /// The format's own type name ([`crate::artifact::TensorType::name`]): a safetensors dtype
+    /// (`BF16`, also PyTorch storages' dtypes) or a ggml type (`Q4_K`, `ggml_type_99`).
+    pub dtype: String,
     pub shape: Vec<u64>,
     pub digest: [u8; 32],
 }
@@ -22,9 +25,9 @@ pub struct RootEntry {
 pub fn root_digest(entries: &[RootEntry]) -> blake3::Hash {
     let mut sorted: Vec<&RootEntry> = entries.iter().collect();
     sorted.sort_by(|a, b| {
-        (a.name.as_bytes(), a.dtype.name(), &a.shape, &a.digest).cmp(&(
+        (a.name.as_bytes(), a.dtype.as_bytes(), &a.shape, &a.digest).cmp(&(
             b.name.as_bytes(),
-            b.dtype.name(),
+            b.dtype.as_bytes(),
             &b.shape,
             &b.digest,
         ))
@@ -37,7 +40,7 @@ pub fn root_digest(entries: &[RootEntry]) -> blake3::Hash {
             h.update(bytes);
         };
         field(e.name.as_bytes());
-        field(e.dtype.name().as_bytes());
+        field(e.dtype.as_bytes());
         h.update(&(e.shape.len() as u64).to_le_bytes());
         for d in &e.shape {
             h.update(&d.to_le_bytes());
@@ -54,7 +57,7 @@ mod tests {
     fn entry(name: &str, dtype: Dtype, shape: &[u64], data: &[u8]) -> RootEntry {
         RootEntry {
             name: name.into(),
-            dtype,
+            dtype: dtype.name().to_owned(),
             shape: shape.to_vec(),
             digest: *blake3::hash(data).as_bytes(),
         }
@@ -70,8 +73,8 @@ mod tests {
         for e in [&a, &b] {
             bytes.extend((e.name.len() as u64).to_le_bytes());
             bytes.extend(e.name.as_bytes());
-            bytes.extend((e.dtype.name().len() as u64).to_le_bytes());
-            bytes.extend(e.dtype.name().as_bytes());
+            bytes.extend((e.dtype.len() as u64).to_le_bytes());
+            bytes.extend(e.dtype.as_bytes());
             bytes.extend((e.shape.len() as u64).to_le_bytes());
             for d in &e.shape {
                 bytes.extend(d.to_le_bytes());
@@ -112,7 +115,7 @@ mod tests {
         let mut b = a.clone();
         b.shape = vec![4];
         let mut c = a.clone();
-        c.dtype = Dtype::I32;
+        c.dtype = Dtype::I32.name().to_owned();
         assert_ne!(root_digest(std::slice::from_ref(&a)), root_digest(&[b]));
         assert_ne!(root_digest(&[a]), root_digest(&[c]));
     }

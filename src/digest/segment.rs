@@ -1,6 +1,7 @@
-//! Splitting one pass over a file's bytes into digests: one per segment (the header and each
-//! tensor, which tile the file), and optionally one over the whole file, fed from the same
-//! buffers so each byte is read once.
+//! Splitting one pass over a file's bytes into digests: one per segment (the header, each data
+//! region and each gap, which tile the file), optionally one per extra span (a PyTorch view
+//! covering part of its storage, which overlaps the segments), and optionally one over the whole
+//! file, fed from the same buffers so each byte is read once.
 
 use blake3::Hasher;
 
@@ -17,6 +18,9 @@ pub(crate) struct SegmentHasher {
     current: Hasher,
     pos: u64,
     whole: Option<Hasher>,
+    /// Extra ranges `[start, end)`, each with its own hasher; they may overlap the segments and
+    /// each other.
+    spans: Vec<(u64, u64, Hasher)>,
     parallel: bool,
 }
 
@@ -30,10 +34,18 @@ impl SegmentHasher {
             current: Hasher::new(),
             pos: 0,
             whole: whole.then(Hasher::new),
+            spans: Vec::new(),
             parallel,
         };
         s.close_finished();
         s
+    }
+
+    /// Also digests each `[start, end)` of `spans` (which may overlap the segments): the bytes in
+    /// them are hashed once more each, from the same buffers.
+    pub(crate) fn with_spans(mut self, spans: &[(u64, u64)]) -> Self {
+        self.spans = spans.iter().map(|&(s, e)| (s, e, Hasher::new())).collect();
+        self
     }
 
     /// Bytes fed so far (the file offset of the next byte).
@@ -42,7 +54,21 @@ impl SegmentHasher {
     }
 
     pub(crate) fn feed(&mut self, buf: &[u8]) {
+        let start = self.pos;
         let parallel = self.parallel && buf.len() >= PARALLEL_MIN;
+        let end = start + buf.len() as u64;
+        for (s, e, h) in &mut self.spans {
+            let (from, to) = ((*s).max(start), (*e).min(end));
+            if from < to {
+                // Both inside `buf`, whose length is a usize.
+                let piece = &buf[(from - start) as usize..(to - start) as usize];
+                if parallel && piece.len() >= PARALLEL_MIN {
+                    h.update_rayon(piece);
+                } else {
+                    h.update(piece);
+                }
+            }
+        }
         match self.whole.as_mut() {
             Some(whole) if parallel => {
                 let segments = SegmentsRef {
@@ -81,10 +107,20 @@ impl SegmentHasher {
     /// The segment digests in order, and the whole-file digest if asked for. `None` if fewer
     /// bytes were fed than the segments cover.
     pub(crate) fn finish(self) -> Option<(Vec<blake3::Hash>, Option<blake3::Hash>)> {
-        if self.done.len() != self.ends.len() {
+        self.finish_with_spans()
+            .map(|(segments, whole, _)| (segments, whole))
+    }
+
+    /// As [`SegmentHasher::finish`], with the digests of the spans in the order given.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn finish_with_spans(
+        self,
+    ) -> Option<(Vec<blake3::Hash>, Option<blake3::Hash>, Vec<blake3::Hash>)> {
+        if self.done.len() != self.ends.len() || self.spans.iter().any(|s| s.1 > self.pos) {
             return None;
         }
-        Some((self.done, self.whole.map(|w| w.finalize())))
+        let spans = self.spans.iter().map(|s| s.2.finalize()).collect();
+        Some((self.done, self.whole.map(|w| w.finalize()), spans))
     }
 }
 
@@ -163,6 +199,32 @@ mod tests {
                 for (i, d) in segs.iter().enumerate() {
                     let (s, e) = (starts[i] as usize, ends[i] as usize);
                     assert_eq!(*d, blake3::hash(&bytes[s..e]), "segment {i} step {step}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overlapping_spans_match_direct_hashes() {
+        let bytes = data(2 * PARALLEL_MIN + 999);
+        let n = bytes.len() as u64;
+        let spans = [
+            (0, n),
+            (5, 5),
+            (100, PARALLEL_MIN as u64 + 300),
+            (200, 201),
+            (n - 7, n),
+        ];
+        for step in [1, 1000, PARALLEL_MIN + 3, bytes.len()] {
+            for parallel in [false, true] {
+                let mut h = SegmentHasher::new(vec![50, n], false, parallel).with_spans(&spans);
+                for chunk in bytes.chunks(step) {
+                    h.feed(chunk);
+                }
+                let (segs, _, got) = h.finish_with_spans().expect("all bytes fed");
+                assert_eq!(segs[0], blake3::hash(&bytes[..50]));
+                for (d, &(s, e)) in got.iter().zip(&spans) {
+                    assert_eq!(*d, blake3::hash(&bytes[s as usize..e as usize]), "{s}..{e}");
                 }
             }
         }

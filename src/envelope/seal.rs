@@ -384,7 +384,7 @@ pub fn root_of(files: &[manifest::FileEntry]) -> Option<String> {
             let digest = blake3::Hash::from_hex(&t.blake3).ok()?;
             entries.push(crate::digest::RootEntry {
                 name: t.name.clone(),
-                dtype,
+                dtype: dtype.name().to_owned(),
                 shape: t.shape.clone(),
                 digest: *digest.as_bytes(),
             });
