@@ -9,7 +9,8 @@
 # verifies every digest before renaming the output into place. age does neither.
 #
 # OUT=DIR puts every output (both tools') on another filesystem, e.g. OUT=/dev/shm/wg-bench to
-# take the disk out of the measurement: on a machine whose disk writes slower than the tools
+# take the disk out of the measurement. The `-1core` rows run weightguard under `taskset -c 0`,
+# to show how throughput grows with cores: on a machine whose disk writes slower than the tools
 # encrypt, both are bound by the disk and the ratio says nothing about the tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,15 +59,21 @@ for _ in $(seq "$runs"); do
   time_one wg-seal "$wg" seal "$model" -r "$recipient" --destination DE \
     --signing-key "$keys/signing.key" -o "$out/x.wg.age" --tokens 1e12
   time_one age-decrypt age -d -i "$keys/identity.txt" -o "$out/x.bin" "$envs/model.age"
+  time_one wg-seal-1core taskset -c 0 "$wg" seal "$model" -r "$recipient" --destination DE \
+    --signing-key "$keys/signing.key" -o "$out/x1.wg.age" --tokens 1e12
+  time_one wg-open-1core taskset -c 0 "$wg" open "$envs/model.wg.age" -i "$keys/identity.txt" \
+    --signer "$keys/signing.pub" --site-country DE -o "$out/opened1"
   time_one wg-open "$wg" open "$envs/model.wg.age" -i "$keys/identity.txt" \
     --signer "$keys/signing.pub" --site-country DE -o "$out/opened"
 done
 rm -rf "$out" "$envs"
 
 echo "file: $file ($size bytes, $(nproc) cores, best of $runs, input page-cached, outputs in $out)"
-for name in age-encrypt wg-seal age-decrypt wg-open; do
+for name in age-encrypt wg-seal wg-seal-1core age-decrypt wg-open wg-open-1core; do
   awk -v n="$name" -v t="${best[$name]}" -v s="$size" -v m="${rss[$name]}" \
     'BEGIN { printf "  %-12s %7.2f s  %6.2f GB/s  max RSS %6.1f MiB\n", n, t, s / t / 1e9, m / 1024 }'
 done
 awk -v a="${best[age-encrypt]}" -v w="${best[wg-seal]}" -v d="${best[age-decrypt]}" -v o="${best[wg-open]}" \
   'BEGIN { printf "  seal is %.2fx the age CLI'"'"'s speed; open is %.2fx\n", a / w, d / o }'
+awk -v s1="${best[wg-seal-1core]}" -v s2="${best[wg-seal]}" -v o1="${best[wg-open-1core]}" -v o2="${best[wg-open]}" \
+  'BEGIN { printf "  on all cores vs one (taskset): seal %.2fx faster, open %.2fx faster\n", s1 / s2, o1 / o2 }'
