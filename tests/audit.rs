@@ -8,7 +8,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey};
 use weightguard::fixture::{DataFill, Family, ModelSpec, WriteOptions, write_model};
 
@@ -657,5 +657,4 @@ fn an_s3_bucket_gets_the_same_findings_as_the_same_tree_on_disk() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    let _ = PathBuf::new();
 }
