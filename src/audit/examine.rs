@@ -27,9 +27,9 @@ pub const PLAUSIBLE_TOKENS: f64 = 1e14;
 
 /// The first line of every age file.
 pub const AGE_MAGIC: &[u8] = b"age-encryption.org/v1\n";
-/// Bytes read first from an envelope: enough for the header of any envelope with a handful of
-/// recipients (one ranged read); a longer header is read up to its limit.
-const ENVELOPE_FIRST_READ: u64 = 64 * 1024;
+/// Bytes read first from an envelope: enough for the header of an envelope with a handful of
+/// recipients and its signed claims; a longer header is read up to its limit.
+const ENVELOPE_FIRST_READ: u64 = 16 * 1024;
 
 /// What every unit's examination shares.
 pub struct Context {

@@ -280,6 +280,74 @@ impl ObjectSource {
 mod tests {
     use super::*;
 
+    use object_store::PutPayload;
+    use object_store::memory::InMemory;
+
+    /// An object of `len` bytes (byte i = i mod 251) in an in-memory store, and its source.
+    fn object(rt: &tokio::runtime::Runtime, len: usize) -> (ObjectSource, Arc<AtomicU64>) {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let location = ObjectPath::from("a/b.safetensors");
+        rt.block_on(store.put(&location, PutPayload::from(data)))
+            .unwrap();
+        let fetched = Arc::new(AtomicU64::new(0));
+        let src = ObjectSource {
+            store,
+            location,
+            len: len as u64,
+            handle: rt.handle().clone(),
+            fetched: fetched.clone(),
+            blocks: Mutex::new(BTreeMap::new()),
+        };
+        (src, fetched)
+    }
+
+    fn expect(offset: usize, n: usize) -> Vec<u8> {
+        (offset..offset + n).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn reads_come_from_aligned_cached_blocks() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let len = 5 * BLOCK as usize + 100;
+        let (src, fetched) = object(&rt, len);
+        let mut buf = vec![0u8; 8];
+        src.read_exact_at(0, &mut buf).unwrap();
+        assert_eq!(buf, expect(0, 8));
+        assert_eq!(fetched.load(Ordering::Relaxed), BLOCK, "one whole block");
+        let mut buf = vec![0u8; 1000];
+        src.read_exact_at(8, &mut buf).unwrap();
+        assert_eq!(buf, expect(8, 1000));
+        assert_eq!(
+            fetched.load(Ordering::Relaxed),
+            BLOCK,
+            "served from the cache"
+        );
+        // Across a block boundary: only the missing block is fetched.
+        let mut buf = vec![0u8; 200];
+        src.read_exact_at(BLOCK - 100, &mut buf).unwrap();
+        assert_eq!(buf, expect(BLOCK as usize - 100, 200));
+        assert_eq!(fetched.load(Ordering::Relaxed), 2 * BLOCK);
+        // The short last block.
+        let mut buf = vec![0u8; 100];
+        src.read_exact_at(5 * BLOCK, &mut buf).unwrap();
+        assert_eq!(buf, expect(5 * BLOCK as usize, 100));
+        assert_eq!(fetched.load(Ordering::Relaxed), 2 * BLOCK + 100);
+        // Past the end is an error, not a short read.
+        let mut buf = vec![0u8; 101];
+        assert!(src.read_exact_at(5 * BLOCK, &mut buf).is_err());
+        // A long read bypasses the cache and fetches exactly what it asks.
+        let mut buf = vec![0u8; 5 * BLOCK as usize];
+        let before = fetched.load(Ordering::Relaxed);
+        src.read_exact_at(50, &mut buf).unwrap();
+        assert_eq!(buf, expect(50, 5 * BLOCK as usize));
+        assert_eq!(fetched.load(Ordering::Relaxed) - before, 5 * BLOCK);
+    }
+
     #[test]
     fn urls() {
         assert_eq!(parse_url("s3://b/p/q/"), Some(("b".into(), "p/q".into())));

@@ -130,8 +130,14 @@ fn emit(report: &AuditReport, out: &OutArgs) -> Result<(), inputs::Failure> {
     let text = render::render(report, out.format);
     match &out.output {
         None => {
-            print!("{text}");
-            Ok(())
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                // A reader that stopped early (`| head`) is not an error of the audit.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err((format!("writing the report: {e}"), None))
+                }
+                _ => Ok(()),
+            }
         }
         Some(path) => write_atomic(path, text.as_bytes())
             .map_err(|e| (format!("{}: {e}", path.display()), None)),
