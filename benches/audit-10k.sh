@@ -18,65 +18,7 @@ if [ -z "$dir" ]; then
 fi
 tree="$dir/store"
 if [ ! -d "$tree" ]; then
-  python3 - "$tree" <<'PY'
-import json, os, struct, sys
-root = sys.argv[1]
-
-def safetensors(path, layers):
-    header, off = {}, 0
-    for i in range(layers):
-        for name, shape in ((f"model.layers.{i}.self_attn.q_proj.weight", [4096, 4096]),
-                            (f"model.layers.{i}.mlp.up_proj.weight", [14336, 4096])):
-            n = shape[0] * shape[1] * 2
-            header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [off, off + n]}
-            off += n
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
-        f.truncate(8 + len(h) + off)
-    return list(header)
-
-def gguf(path):
-    def s(x):
-        b = x.encode()
-        return struct.pack("<Q", len(b)) + b
-    out = b"GGUF" + struct.pack("<IQQ", 3, 1, 1)
-    out += s("general.architecture") + struct.pack("<I", 8) + s("llama")
-    out += s("token_embd.weight") + struct.pack("<I", 2) + struct.pack("<QQ", 4096, 32000)
-    out += struct.pack("<IQ", 0, 0)
-    out += b"\0" * (-len(out) % 32)
-    with open(path, "wb") as f:
-        f.write(out)
-        f.truncate(len(out) + 4096 * 32000 * 4)
-
-for i in range(7000):
-    d = os.path.join(root, "files", f"{i % 100:02d}")
-    os.makedirs(d, exist_ok=True)
-    safetensors(os.path.join(d, f"model-{i}.safetensors"), 8)
-for i in range(1500):
-    d = os.path.join(root, "models", f"m{i:04d}")
-    os.makedirs(d, exist_ok=True)
-    wm = {}
-    for k in (1, 2):
-        shard = f"model-{k:05d}-of-00002.safetensors"
-        for n in safetensors(os.path.join(d, shard), 4 * k):
-            wm[n] = shard
-    json.dump({"metadata": {}, "weight_map": wm},
-              open(os.path.join(d, "model.safetensors.index.json"), "w"))
-    json.dump({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 12,
-               "intermediate_size": 14336, "num_attention_heads": 32,
-               "num_key_value_heads": 8, "vocab_size": 32000},
-              open(os.path.join(d, "config.json"), "w"))
-for i in range(1000):
-    d = os.path.join(root, "gguf", f"{i % 10}")
-    os.makedirs(d, exist_ok=True)
-    gguf(os.path.join(d, f"q-{i}.gguf"))
-os.makedirs(os.path.join(root, "junk"), exist_ok=True)
-for i in range(500):
-    with open(os.path.join(root, "junk", f"junk-{i}.bin"), "w") as f:
-        f.write("not weights " * 10)
-PY
+  python3 benches/gen-audit-tree.py "$tree"
 fi
 # Drop nothing from the page cache (not ours to drop): the figure is for a warm cache, the
 # usual case for a second pass; the first pass is printed too.
