@@ -88,13 +88,27 @@ fn file_name(key: &Path) -> &str {
     key.file_name().and_then(|n| n.to_str()).unwrap_or_default()
 }
 
-/// Whether a directory's file list makes it a model directory.
+/// Whether a directory's file list makes it a model directory: a `config.json`, a shard index,
+/// or Transformers-style shard names (`*-00001-of-00004.safetensors`, index lost) beside weights.
 fn is_model_dir(files: &[PathBuf]) -> bool {
     let has_anchor = files.iter().any(|f| {
         let n = file_name(f);
-        n == "config.json" || n.ends_with(".index.json")
+        n == "config.json" || n.ends_with(".index.json") || is_safetensors_shard_name(n)
     });
     has_anchor && files.iter().any(|f| !is_side_file(f))
+}
+
+/// `<prefix>-NNNNN-of-MMMMM.safetensors`.
+fn is_safetensors_shard_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".safetensors") else {
+        return false;
+    };
+    let Some((rest, total)) = stem.rsplit_once("-of-") else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    rest.rsplit_once('-')
+        .is_some_and(|(_, no)| digits(no) && digits(total))
 }
 
 /// The units of a listing, in path order. A split GGUF part other than the first is left to
@@ -171,6 +185,8 @@ mod tests {
             "c/m-00001-of-00002.gguf",
             "c/m-00002-of-00002.gguf",
             "top.bin",
+            "d/model-00001-of-00002.safetensors",
+            "d/model-00002-of-00002.safetensors",
         ]);
         let keys: Vec<String> = units(&l).iter().map(Unit::key).collect();
         assert_eq!(
@@ -180,7 +196,8 @@ mod tests {
                 "a",
                 "b/x.gguf",
                 "b/y.age",
-                "c/m-00001-of-00002.gguf"
+                "c/m-00001-of-00002.gguf",
+                "d",
             ]
         );
     }
