@@ -107,6 +107,14 @@ fn build_store(root: &Path) {
     ] {
         envelope::seal(src.path(), &sealed.join(name), &recipients, &key, &t, false).unwrap();
     }
+    // Claims altered after signing: a forged destination.
+    let mut bytes = std::fs::read(sealed.join("for-us.age")).unwrap();
+    let header = envelope::header::parse(&bytes).unwrap();
+    let text = String::from_utf8_lossy(&bytes[..header.len]).into_owned();
+    let claims_at = text.find("-> weightguard-claims").unwrap();
+    let body_at = claims_at + text[claims_at..].find('\n').unwrap() + 10;
+    bytes[body_at] = if bytes[body_at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(sealed.join("tampered.age"), bytes).unwrap();
     let r: age::x25519::Recipient = recipient.parse().unwrap();
     let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
     let mut w = enc
@@ -154,6 +162,7 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
             ],
         ),
         ("sealed/for-us.age", vec![]),
+        ("sealed/tampered.age", vec![("envelope-unverified", "high")]),
         ("sealed/plain.age", vec![("envelope-no-claims", "low")]),
         ("junk/fake.safetensors", vec![("parse-failure", "low")]),
         ("junk/broken.gguf", vec![("parse-failure", "medium")]),
@@ -399,8 +408,8 @@ fn shards_resume_merge_and_formats() {
     );
     let first = jsonl(&stdout(&out));
     let lines = std::fs::read_to_string(&state).unwrap();
-    // One line per unit: 12 artifacts and junk/notes.txt, a unit that holds none.
-    assert_eq!(lines.lines().count(), 13);
+    // One line per unit: 13 artifacts and junk/notes.txt, a unit that holds none.
+    assert_eq!(lines.lines().count(), 14);
     // Keep the first two units and a torn third line, as if the audit had been killed.
     let kept: Vec<&str> = lines.lines().take(2).collect();
     std::fs::write(&state, format!("{}\n{{\"root\":", kept.join("\n"))).unwrap();
@@ -443,7 +452,7 @@ fn shards_resume_merge_and_formats() {
     assert!(!html.contains("<script"));
     let table = stdout(&audit(r, &[]));
     assert!(
-        table.contains("findings: 11 (1 critical, 2 high, 6 medium, 2 low, 0 info)"),
+        table.contains("findings: 12 (1 critical, 3 high, 6 medium, 2 low, 0 info)"),
         "{table}"
     );
     let json: Value = serde_json::from_slice(&audit(r, &["--format", "json"]).stdout).unwrap();
