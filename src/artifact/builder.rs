@@ -11,6 +11,7 @@ use super::parsed::{read_gguf, read_safetensors};
 use super::config::ModelConfig;
 use super::detect::{self, Detected, Kind};
 use super::read::MeteredFile;
+use super::tree::Tree;
 use super::{
     Artifact, ArtifactError, DataRegion, Format, Layout, SecurityFinding, ShardIndex, Tensor,
     TensorRole, WeightFile, gguf_arch, pytorch, role, sharded, summary,
@@ -18,7 +19,8 @@ use super::{
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-pub(super) struct Builder {
+pub(super) struct Builder<'t> {
+    tree: &'t dyn Tree,
     path: PathBuf,
     format: Option<Format>,
     layout: Layout,
@@ -43,9 +45,10 @@ const PRIORITY: [Kind; 5] = [
     Kind::Pickle,
 ];
 
-impl Builder {
-    pub fn new(path: &Path) -> Self {
+impl<'t> Builder<'t> {
+    pub fn new(tree: &'t dyn Tree, path: &Path) -> Self {
         Builder {
+            tree,
             path: path.to_owned(),
             format: None,
             layout: Layout::Single,
@@ -62,8 +65,8 @@ impl Builder {
     }
 
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), ArtifactError> {
-        let files = detect::scan_dir(dir, &mut self.bytes_read)?;
-        if let Some(index) = find_index(dir)? {
+        let files = detect::scan_dir(self.tree, dir, &mut self.bytes_read)?;
+        if let Some(index) = find_index(self.tree, dir)? {
             let mut weights = Vec::new();
             for d in files {
                 match d.kind {
@@ -165,8 +168,8 @@ impl Builder {
         self.layout = Layout::Sharded;
         let mut missing = Vec::new();
         for s in &siblings {
-            if s.is_file() {
-                let d = detect::detect(s, &mut self.bytes_read)?;
+            if self.tree.is_file(s) {
+                let d = detect::detect(self.tree, s, &mut self.bytes_read)?;
                 self.add_file(d)?;
             } else {
                 missing.push(s.display().to_string());
@@ -188,7 +191,7 @@ impl Builder {
             Kind::Unknown => detect::kind_by_name(&d.path),
             k => k,
         };
-        let mut f = MeteredFile::open_with_head(&d.path, d.head)?;
+        let mut f = MeteredFile::open_with_head(self.tree, &d.path, d.head)?;
         let (format, parsed) = match kind {
             Kind::Safetensors => (Format::Safetensors, read_safetensors(&mut f)?),
             Kind::Gguf => (Format::Gguf, read_gguf(&mut f)?),
@@ -223,7 +226,7 @@ impl Builder {
     /// safetensors): a loader may still pick it, so what it would run is reported.
     fn scan_side_file(&mut self, d: Detected) {
         let path = d.path.clone();
-        let mut f = match MeteredFile::open_with_head(&d.path, d.head) {
+        let mut f = match MeteredFile::open_with_head(self.tree, &d.path, d.head) {
             Ok(f) => f,
             Err(e) => {
                 self.warnings.push(format!("{e}"));
@@ -308,7 +311,7 @@ impl Builder {
         index_path: &Path,
         on_disk: Vec<Detected>,
     ) -> Result<(), ArtifactError> {
-        let mut f = MeteredFile::open(index_path)?;
+        let mut f = MeteredFile::open_in(self.tree, index_path)?;
         let index = sharded::read_index(&mut f)?;
         self.bytes_read += f.bytes_read();
         self.layout = Layout::Sharded;
@@ -324,7 +327,7 @@ impl Builder {
             referenced.insert(path.clone());
             let d = match detected.remove(&path) {
                 Some(d) => d,
-                None => detect::detect(&path, &mut self.bytes_read)?,
+                None => detect::detect(self.tree, &path, &mut self.bytes_read)?,
             };
             self.add_file(d)?;
         }
@@ -385,8 +388,8 @@ impl Builder {
             return Ok(());
         }
         let config_path = dir.join("config.json");
-        if config_path.is_file() {
-            let mut f = MeteredFile::open(&config_path)?;
+        if self.tree.is_file(&config_path) {
+            let mut f = MeteredFile::open_in(self.tree, &config_path)?;
             let config = ModelConfig::read(&mut f)?;
             self.bytes_read += f.bytes_read();
             self.config = Some(config);
@@ -436,24 +439,21 @@ impl Builder {
 /// The shard index of a directory: `model.safetensors.index.json` first (Transformers loads it
 /// first; adapters and other indexes may sit beside it), then any other safetensors index, then
 /// a PyTorch one (`pytorch_model.bin.index.json`).
-fn find_index(dir: &Path) -> Result<Option<PathBuf>, ArtifactError> {
-    let io = |source| ArtifactError::Io {
+fn find_index(tree: &dyn Tree, dir: &Path) -> Result<Option<PathBuf>, ArtifactError> {
+    let files = tree.list_files(dir).map_err(|source| ArtifactError::Io {
         path: dir.to_owned(),
         source,
-    };
+    })?;
     let mut st = Vec::new();
     let mut bin = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !entry.path().is_file() {
+    for path in files {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
-        }
+        };
         if name.ends_with(".safetensors.index.json") {
-            st.push(entry.path());
+            st.push(path);
         } else if name.ends_with(".bin.index.json") {
-            bin.push(entry.path());
+            bin.push(path);
         }
     }
     st.sort();

@@ -8,6 +8,7 @@
 use super::ArtifactError;
 use super::limits::MAX_SAFETENSORS_HEADER_BYTES;
 use super::read::MeteredFile;
+use super::tree::Tree;
 use std::path::{Path, PathBuf};
 
 /// Bytes read from the start of each file to decide its format.
@@ -89,8 +90,12 @@ pub struct Detected {
 }
 
 /// Reads the head of `path` and classifies it; the bytes read are added to `bytes_read`.
-pub fn detect(path: &Path, bytes_read: &mut u64) -> Result<Detected, ArtifactError> {
-    let mut f = MeteredFile::open(path)?;
+pub fn detect(
+    tree: &dyn Tree,
+    path: &Path,
+    bytes_read: &mut u64,
+) -> Result<Detected, ArtifactError> {
+    let mut f = MeteredFile::open_in(tree, path)?;
     let len = f.len();
     let kind = sniff(f.head(HEAD_BYTES)?, len);
     *bytes_read += f.bytes_read();
@@ -103,24 +108,20 @@ pub fn detect(path: &Path, bytes_read: &mut u64) -> Result<Detected, ArtifactErr
 
 /// Regular files of `dir` and their kinds, sorted by name; JSON side files (configs and
 /// indexes) are left to their own readers.
-pub fn scan_dir(dir: &Path, bytes_read: &mut u64) -> Result<Vec<Detected>, ArtifactError> {
-    let io = |source| ArtifactError::Io {
+pub fn scan_dir(
+    tree: &dyn Tree,
+    dir: &Path,
+    bytes_read: &mut u64,
+) -> Result<Vec<Detected>, ArtifactError> {
+    let mut paths = tree.list_files(dir).map_err(|source| ArtifactError::Io {
         path: dir.to_owned(),
         source,
-    };
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let path = entry.path();
-        let is_json = path.extension().is_some_and(|e| e == "json");
-        if path.is_file() && !is_json {
-            paths.push(path);
-        }
-    }
+    })?;
+    paths.retain(|p| p.extension().is_none_or(|e| e != "json"));
     paths.sort();
     let mut out = Vec::with_capacity(paths.len());
     for p in paths {
-        out.push(detect(&p, bytes_read)?);
+        out.push(detect(tree, &p, bytes_read)?);
     }
     Ok(out)
 }

@@ -24,6 +24,7 @@ pub mod safetensors;
 pub mod sharded;
 pub mod strict_json;
 mod summary;
+pub mod tree;
 
 pub use config::ModelConfig;
 pub use dtype::{Dtype, TensorType};
@@ -176,13 +177,19 @@ impl Artifact {
 /// Opens the model at `path`: a weight file of any supported format (detected by content), a
 /// shard index, or a model directory.
 pub fn open(path: &Path) -> Result<Artifact, ArtifactError> {
-    let meta = std::fs::metadata(path).map_err(|source| ArtifactError::Io {
+    // Report a missing path as the I/O error it is, before the tree is asked about it.
+    std::fs::metadata(path).map_err(|source| ArtifactError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut b = Builder::new(path);
+    open_in(&tree::LocalTree::default(), path)
+}
+
+/// [`open`] for a path of `tree` (a local directory, a bucket listing).
+pub fn open_in(tree: &dyn tree::Tree, path: &Path) -> Result<Artifact, ArtifactError> {
+    let mut b = Builder::new(tree, path);
     let config_dir;
-    if meta.is_dir() {
+    if tree.is_dir(path) {
         config_dir = Some(path.to_owned());
         b.add_dir(path)?;
     } else {
@@ -193,11 +200,11 @@ pub fn open(path: &Path) -> Result<Artifact, ArtifactError> {
             .is_some_and(|n| n.ends_with(".index.json"));
         if is_index {
             let dir = config_dir.clone().unwrap_or_default();
-            let mut on_disk = detect::scan_dir(&dir, &mut b.bytes_read)?;
+            let mut on_disk = detect::scan_dir(tree, &dir, &mut b.bytes_read)?;
             on_disk.retain(|d| d.kind != Kind::Unknown);
             b.add_sharded(path, on_disk)?;
         } else {
-            let d = detect::detect(path, &mut b.bytes_read)?;
+            let d = detect::detect(tree, path, &mut b.bytes_read)?;
             b.add_single(d)?;
         }
     }
@@ -213,8 +220,9 @@ pub fn open(path: &Path) -> Result<Artifact, ArtifactError> {
 /// content, a bare pickle, or a zip archive that is not a PyTorch checkpoint. Unlike [`open`],
 /// reads nothing beside the file (no split GGUF parts, index or config).
 pub fn open_file(path: &Path) -> Result<Option<Artifact>, ArtifactError> {
-    let mut b = Builder::new(path);
-    let d = detect::detect(path, &mut b.bytes_read)?;
+    let tree = tree::LocalTree::default();
+    let mut b = Builder::new(&tree, path);
+    let d = detect::detect(&tree, path, &mut b.bytes_read)?;
     let kind = match d.kind {
         Kind::Unknown => detect::kind_by_name(path),
         k => k,

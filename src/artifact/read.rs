@@ -2,16 +2,61 @@
 //!
 //! Inspecting a model must cost its headers, not its weights. Every read the artifact stage makes
 //! goes through [`MeteredFile`], so the total is reported (`bytes_read`) and tested, not assumed.
+//!
+//! A [`MeteredFile`] reads from a [`Source`]: a local file ([`FileSource`]) or anything else
+//! that serves positioned reads (an object in S3-compatible storage, see `audit::s3`). The
+//! parsers only ever see a `MeteredFile`, so one parser per format serves every store.
 
 use super::ArtifactError;
+use super::tree::{LocalTree, Tree};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+
+/// Bytes that can be read at any offset: what the parsers need from a file or an object.
+pub trait Source: Send + Sync {
+    /// Length in bytes when opened.
+    fn len(&self) -> u64;
+    /// Fills `buf` from `offset`; reading past the end is an error.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()>;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A local regular file read with `pread`.
+pub struct FileSource {
+    file: File,
+    len: u64,
+}
+
+impl FileSource {
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        Ok(FileSource {
+            file,
+            len: meta.len(),
+        })
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+    }
+}
 
 /// A file opened for positioned reads, with a running count of the bytes read from it.
 pub struct MeteredFile {
     path: PathBuf,
-    file: File,
+    file: Box<dyn Source>,
     len: u64,
     bytes_read: u64,
     /// The first bytes of the file, read once by format detection and served again from here,
@@ -20,28 +65,38 @@ pub struct MeteredFile {
 }
 
 impl MeteredFile {
+    /// Opens a local file.
     pub fn open(path: &Path) -> Result<Self, ArtifactError> {
-        let io = |source| ArtifactError::Io {
+        MeteredFile::open_in(&LocalTree::default(), path)
+    }
+
+    /// Opens `path` in `tree` (a local directory, a bucket).
+    pub fn open_in(tree: &dyn Tree, path: &Path) -> Result<Self, ArtifactError> {
+        let source = tree.open(path).map_err(|source| ArtifactError::Io {
             path: path.to_owned(),
             source,
-        };
-        let file = File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if !meta.is_file() {
-            return Err(io(std::io::Error::other("not a regular file")));
-        }
-        Ok(MeteredFile {
+        })?;
+        Ok(MeteredFile::from_source(path, source))
+    }
+
+    /// Reads `source`, naming it `path` in errors.
+    pub fn from_source(path: &Path, source: Box<dyn Source>) -> Self {
+        MeteredFile {
             path: path.to_owned(),
-            file,
-            len: meta.len(),
+            len: source.len(),
+            file: source,
             bytes_read: 0,
             head: Vec::new(),
-        })
+        }
     }
 
     /// Opens `path` with its first bytes already read (by detection, and counted there).
-    pub fn open_with_head(path: &Path, head: Vec<u8>) -> Result<Self, ArtifactError> {
-        let mut f = MeteredFile::open(path)?;
+    pub fn open_with_head(
+        tree: &dyn Tree,
+        path: &Path,
+        head: Vec<u8>,
+    ) -> Result<Self, ArtifactError> {
+        let mut f = MeteredFile::open_in(tree, path)?;
         // A file that shrank since detection keeps only the head bytes it still has.
         let keep = head.len().min(usize::try_from(f.len).unwrap_or(usize::MAX));
         f.head = head;
@@ -96,14 +151,12 @@ impl MeteredFile {
         if rest.is_empty() {
             return Ok(());
         }
-        let result = self
-            .file
-            .seek(SeekFrom::Start(offset + from_head as u64))
-            .and_then(|_| self.file.read_exact(rest));
-        result.map_err(|source| ArtifactError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.file
+            .read_exact_at(offset + from_head as u64, rest)
+            .map_err(|source| ArtifactError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
         self.bytes_read += rest.len() as u64;
         Ok(())
     }

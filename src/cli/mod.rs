@@ -1,6 +1,7 @@
 //! Command-line interface: one file per command, each with its arguments, a call into the library
 //! and the rendering of the result.
 
+mod audit;
 mod classify;
 mod demo;
 mod estimate;
@@ -33,6 +34,8 @@ pub enum Exit {
     Denied = 4,
     /// The declared facts cannot settle the decision.
     NeedsReview = 5,
+    /// `audit`: findings at or above `--fail-on` exist.
+    Findings = 6,
 }
 
 impl From<Exit> for ExitCode {
@@ -63,6 +66,7 @@ enum Command {
     Open(open::Args),
     Policy(policy::Args),
     Demo(demo::Args),
+    Audit(audit::Args),
 }
 
 /// Parses the command line (usage errors exit 2, as clap does) and runs the command.
@@ -80,6 +84,7 @@ pub fn run() -> ExitCode {
         Command::Open(args) => open::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     exit.into()
 }

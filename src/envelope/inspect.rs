@@ -41,6 +41,17 @@ pub fn read(path: &Path, expected_signer: Option<&SignerKey>) -> Result<Envelope
         .take(MAX_HEADER_BYTES as u64 + 1)
         .read_to_end(&mut header_bytes)
         .map_err(EnvelopeError::io(path))?;
+    parse(path, header_bytes, file_len, expected_signer)
+}
+
+/// [`read`] for an envelope whose first bytes (up to [`MAX_HEADER_BYTES`] + 1, or the whole
+/// file if shorter) were read elsewhere, from a file of `file_len` bytes.
+pub fn parse(
+    path: &Path,
+    header_bytes: Vec<u8>,
+    file_len: u64,
+    expected_signer: Option<&SignerKey>,
+) -> Result<Envelope, EnvelopeError> {
     let header = header::parse(&header_bytes).map_err(|e| EnvelopeError::Header {
         path: path.to_owned(),
         offset: e.offset,

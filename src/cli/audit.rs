@@ -1,0 +1,319 @@
+//! `weightguard audit ROOT|s3://bucket/prefix [--format …] [-o FILE] [--fail-on SEVERITY] …`
+//! and `weightguard audit merge FILE… [--format …] [-o FILE]`: find weights where they should not
+//! be. Exit 0 when no finding reaches `--fail-on`, 6 when one does, 1 on error.
+
+use super::Exit;
+use super::inputs::{self, parse_country, parse_date};
+use super::render as human;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weightguard::audit::examine::Context;
+use weightguard::audit::fingerprint::{Fingerprints, MAX_FINGERPRINT_BYTES};
+use weightguard::audit::listing::parse_shard;
+use weightguard::audit::render::{self, OutputFormat};
+use weightguard::audit::run::{self, Options};
+use weightguard::audit::s3::{S3Options, S3Store};
+use weightguard::audit::store::{LocalStore, Store};
+use weightguard::audit::{AuditReport, Severity};
+use weightguard::compute::AcceleratorTable;
+use weightguard::policy::{self, Date};
+
+/// Audit a directory tree or an S3-compatible bucket: weights of controlled models stored
+/// unencrypted, envelopes sealed for elsewhere or expired, unsafe pickles, files that fail to
+/// parse, copies of fingerprinted models. Reads headers only (except with --fingerprints).
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// A directory, a file, or s3://bucket/prefix.
+    #[arg(required = true)]
+    root: Option<String>,
+    #[command(flatten)]
+    out: OutArgs,
+    /// Country the store is in (ISO 3166-1 alpha-2): envelopes sealed for another are findings.
+    #[arg(long, value_name = "CC", value_parser = parse_country)]
+    store_country: Option<String>,
+    /// `weightguard hash --json` output of known controlled models: weights whose tensors match
+    /// are findings (reads the tensor data of every weight artifact).
+    #[arg(long, value_name = "FILE")]
+    fingerprints: Option<PathBuf>,
+    /// Policy: a built-in id (`weightguard policy list`) or a TOML file.
+    #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
+    policy: String,
+    /// Evaluate on this date instead of today (UTC): classification and envelope expiry.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// Units (model directories, files) examined at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    concurrency: usize,
+    /// Audit only shard K of N (1-based; a Kubernetes Indexed Job's index + 1).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(u32, u32)>,
+    /// State file: completed units are appended to it; rerun with the same file to resume.
+    #[arg(long, value_name = "STATE")]
+    resume: Option<PathBuf>,
+    /// S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS).
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// S3 region (default: AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// Allow plain-HTTP S3 endpoints (loopback test servers); also AWS_ALLOW_HTTP=true.
+    #[arg(long)]
+    allow_http: bool,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct OutArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: OutputFormat,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 6 when a finding at or above this severity exists (info, low, medium, high,
+    /// critical, or none).
+    #[arg(long, default_value = "high", value_name = "SEVERITY", value_parser = parse_fail_on)]
+    fail_on: FailOn,
+}
+
+/// `--fail-on`: a severity, or `none`.
+#[derive(Debug, Clone, Copy)]
+struct FailOn(Option<Severity>);
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(FailOn(None));
+    }
+    Severity::parse(s).map(|v| FailOn(Some(v)))
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Combine the JSON Lines outputs of sharded audits into one report.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MergeArgs {
+    /// JSON Lines files written by `weightguard audit … --format jsonl`.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    out: OutArgs,
+}
+
+pub fn run(args: &Args) -> Exit {
+    let result = match &args.command {
+        Some(Sub::Merge(m)) => merge(m).map(|r| (r, &m.out)),
+        None => audit(args).map(|r| (r, &args.out)),
+    };
+    match result.and_then(|(report, out)| emit(&report, out).map(|()| (report, out))) {
+        Ok((report, out)) => match out.fail_on.0 {
+            Some(level) if report.fails(level) => Exit::Findings,
+            _ => Exit::Ok,
+        },
+        Err((msg, hint)) => {
+            human::error(&msg, hint);
+            Exit::Error
+        }
+    }
+}
+
+fn emit(report: &AuditReport, out: &OutArgs) -> Result<(), inputs::Failure> {
+    let text = render::render(report, out.format);
+    match &out.output {
+        None => {
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                // A reader that stopped early (`| head`) is not an error of the audit.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err((format!("writing the report: {e}"), None))
+                }
+                _ => Ok(()),
+            }
+        }
+        Some(path) => write_atomic(path, text.as_bytes())
+            .map_err(|e| (format!("{}: {e}", path.display()), None)),
+    }
+}
+
+/// A temporary file beside `path`, renamed over it once complete.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn merge(args: &MergeArgs) -> Result<AuditReport, inputs::Failure> {
+    let mut all = Vec::new();
+    for f in &args.files {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| (format!("{}: {e}", f.display()), None))?;
+        all.extend(
+            render::parse_jsonl(&f.display().to_string(), &text).map_err(|e| {
+                (
+                    e,
+                    Some("merge reads what `weightguard audit --format jsonl` writes"),
+                )
+            })?,
+        );
+    }
+    let root = args
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    Ok(AuditReport::new(
+        root,
+        None,
+        String::new(),
+        String::new(),
+        all,
+    ))
+}
+
+fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
+    let root = args.root.clone().unwrap_or_default();
+    let policy = inputs::read_policy(&args.policy)?;
+    let as_of = args.as_of.unwrap_or_else(Date::today_utc);
+    let fingerprints = match &args.fingerprints {
+        None => None,
+        Some(p) => {
+            let meta = std::fs::metadata(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
+            if meta.len() > MAX_FINGERPRINT_BYTES as u64 {
+                return Err((
+                    format!("{}: larger than {MAX_FINGERPRINT_BYTES} bytes", p.display()),
+                    None,
+                ));
+            }
+            let text =
+                std::fs::read_to_string(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
+            Some(Arc::new(Fingerprints::parse(&text).map_err(|e| {
+                (
+                    format!("{}: {e}", p.display()),
+                    Some("write the list with `weightguard hash --json MODEL… > FILE`"),
+                )
+            })?))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(args.concurrency.clamp(1, 512))
+        .enable_all()
+        .build()
+        .map_err(|e| (format!("starting the I/O runtime: {e}"), None))?;
+    let allow_http = args.allow_http
+        || std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let (store, listing): (Arc<dyn Store>, _) = if root.starts_with("s3://") {
+        let s = S3Store::new(
+            &root,
+            &S3Options {
+                endpoint: args.endpoint.clone(),
+                allow_http,
+                region: args.region.clone(),
+            },
+            runtime.handle().clone(),
+        )
+        .map_err(|e| (e, Some("credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the endpoint from --endpoint or AWS_ENDPOINT_URL")))?;
+        let listing = runtime.block_on(s.list()).map_err(|e| {
+            (
+                e,
+                Some("check the endpoint, the bucket name and the credentials"),
+            )
+        })?;
+        (Arc::new(s), listing)
+    } else {
+        let (s, listing) = LocalStore::open(Path::new(&root)).map_err(|e| {
+            (
+                format!("{root}: {e}"),
+                Some("name a directory, a file or s3://bucket/prefix"),
+            )
+        })?;
+        (Arc::new(s), listing)
+    };
+    let ctx = Arc::new(Context {
+        store: store.clone(),
+        listing: Arc::new(listing),
+        policy: policy.clone(),
+        as_of,
+        store_country: args.store_country.clone(),
+        fingerprints,
+        accelerators: AcceleratorTable::builtin(),
+    });
+    let opts = Options {
+        concurrency: args.concurrency,
+        shard: args.shard,
+        resume: args.resume.clone(),
+    };
+    let bar = Progress::new(!args.no_progress && std::io::stderr().is_terminal());
+    let results = runtime
+        .block_on(run::run(ctx, &opts, &|done, total| bar.show(done, total)))
+        .map_err(|e| (e, None))?;
+    bar.finish();
+    Ok(AuditReport::new(
+        store.root(),
+        args.shard.map(|(k, n)| format!("{}/{n}", k + 1)),
+        format!("{} {}", policy.data.policy.id, policy.data.policy.version),
+        as_of.to_string(),
+        results,
+    ))
+}
+
+/// A one-line progress bar on stderr, redrawn at most ten times a second.
+struct Progress {
+    on: bool,
+    start: Instant,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new(on: bool) -> Progress {
+        Progress {
+            on,
+            start: Instant::now(),
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn show(&self, done: usize, total: usize) {
+        if !self.on {
+            return;
+        }
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if done < total && last.is_some_and(|t| now - t < Duration::from_millis(100)) {
+            return;
+        }
+        *last = Some(now);
+        const W: usize = 30;
+        let filled = (done * W).checked_div(total).unwrap_or(W);
+        let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
+        eprint!(
+            "\r[{}{}] {done}/{total} units, {rate:.0}/s ",
+            "#".repeat(filled),
+            " ".repeat(W - filled)
+        );
+    }
+
+    fn finish(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
