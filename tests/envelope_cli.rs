@@ -179,3 +179,53 @@ fn keygen_seal_verify_open() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("already exists"));
 }
+
+#[test]
+fn audit_flags_envelopes_from_untrusted_sealers() {
+    let (dir, keys) = setup();
+    let d = dir.path();
+    let store = d.join("store");
+    std::fs::create_dir(&store).unwrap();
+    let k = |f: &str| format!("{keys}/{f}");
+    let out = weightguard(&[
+        "seal",
+        s(&d.join("model")),
+        "-r",
+        &k("recipient.txt"),
+        "--destination",
+        "DE",
+        "--signing-key",
+        &k("signing.key"),
+        "-o",
+        s(&store.join("m.age")),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let other = d.join("other-keys");
+    assert_eq!(
+        weightguard(&["keygen", "--out", s(&other)]).status.code(),
+        Some(0)
+    );
+    let audit = |signer: &str| {
+        let out = weightguard(&[
+            "audit",
+            s(&store),
+            "--format",
+            "jsonl",
+            "--store-country",
+            "DE",
+            "--fail-on",
+            "none",
+            "--signer",
+            signer,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(!audit(&k("signing.pub")).contains("envelope-unverified"));
+    let flagged = audit(s(&other.join("signing.pub")));
+    assert!(flagged.contains("envelope-unverified"), "{flagged}");
+    assert!(
+        flagged.contains("not among the trusted signers"),
+        "{flagged}"
+    );
+}

@@ -39,6 +39,8 @@ pub struct Context {
     pub as_of: Date,
     /// `--store-country`: where the store is; envelopes sealed elsewhere are findings.
     pub store_country: Option<String>,
+    /// `--signer`: the sealers whose envelopes are trusted; empty means any valid signature.
+    pub trusted_signers: Vec<envelope::SignerKey>,
     pub fingerprints: Option<Arc<Fingerprints>>,
     pub accelerators: AcceleratorTable,
 }
@@ -383,6 +385,15 @@ fn examine_envelope(ctx: &Context, tree: &dyn Tree, key: &Path) -> ArtifactResul
         return r;
     };
     let c = &signed.claims;
+    if !ctx.trusted_signers.is_empty() && !ctx.trusted_signers.contains(&signed.signer) {
+        r.findings.push(Finding::new(
+            Rule::EnvelopeUnverified,
+            format!(
+                "signed by {}, which is not among the trusted signers (--signer)",
+                c.sealer
+            ),
+        ));
+    }
     r.classification = Some(c.classification.clone());
     r.envelope = Some(EnvelopeInfo {
         destination: Some(c.destination.clone()),

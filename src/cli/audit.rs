@@ -52,6 +52,10 @@ pub struct Args {
     /// Audit only shard K of N (1-based; a Kubernetes Indexed Job's index + 1).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     shard: Option<(u32, u32)>,
+    /// A trusted sealer (`weightguard-signer-v1:…` or a file holding it), repeatable: an envelope
+    /// signed by anyone else is an `envelope-unverified` finding.
+    #[arg(long = "signer", value_name = "PUBKEY")]
+    signers: Vec<String>,
     /// State file: completed units are appended to it; rerun with the same file to resume.
     #[arg(long, value_name = "STATE")]
     resume: Option<PathBuf>,
@@ -245,12 +249,20 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
         })?;
         (Arc::new(s), listing)
     };
+    let mut trusted_signers = Vec::new();
+    for s in &args.signers {
+        trusted_signers.push(
+            weightguard::envelope::SignerKey::parse_or_read(s)
+                .map_err(|e| (e.to_string(), None))?,
+        );
+    }
     let ctx = Arc::new(Context {
         store: store.clone(),
         listing: Arc::new(listing),
         policy: policy.clone(),
         as_of,
         store_country: args.store_country.clone(),
+        trusted_signers,
         fingerprints,
         accelerators: AcceleratorTable::builtin(),
     });
