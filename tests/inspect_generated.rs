@@ -151,3 +151,27 @@ fn existing_files_are_never_overwritten_by_the_generator() {
     let err = write_model(&ModelSpec::tiny_llama(), dir.path(), opts).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
 }
+
+#[test]
+fn inspect_hash_reports_the_same_root_as_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    write_model(
+        &ModelSpec::tiny_deepseek(),
+        dir.path(),
+        WriteOptions {
+            fill: DataFill::Pattern(9),
+            max_shard_bytes: Some(2 << 20),
+        },
+    )
+    .unwrap();
+    let p = dir.path().to_str().unwrap();
+    let out = weightguard(&["inspect", "--json", "--hash", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = weightguard(&["hash", "--json", p]);
+    let hashed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(inspected["root"].is_string());
+    assert_eq!(inspected["root"], hashed["root"]);
+    // without --hash, no data is read and there is no root key
+    assert!(inspect_json(dir.path()).get("root").is_none());
+}

@@ -17,6 +17,20 @@ pub struct Args {
     /// One JSON object per artifact, one per line.
     #[arg(long)]
     json: bool,
+    /// Also read every byte and report the model root digest (as `weightguard hash` computes
+    /// it): the one fingerprint that survives renaming and resharding.
+    #[arg(long)]
+    hash: bool,
+}
+
+/// The inspect report, with the root digest when `--hash` asked for it.
+#[derive(serde::Serialize)]
+struct WithDigest<'a> {
+    #[serde(flatten)]
+    report: &'a InspectReport,
+    /// Model root digest (hex), or `null` when the path holds no tensors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<Option<String>>,
 }
 
 pub fn run(args: &Args) -> Exit {
@@ -26,8 +40,25 @@ pub fn run(args: &Args) -> Exit {
         match artifact::open(path) {
             Ok(a) => {
                 let report = a.report();
+                let root = if args.hash {
+                    let opts = weightguard::digest::Options::default();
+                    match weightguard::digest::hash_path(path, &opts, &|_| {}) {
+                        Ok(h) => Some(h.root.map(|r| r.to_string())),
+                        Err(e) => {
+                            render::error(&e, None);
+                            exit = Exit::Error;
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
                 if args.json {
-                    match serde_json::to_string(&report) {
+                    let out = WithDigest {
+                        report: &report,
+                        root: root.clone(),
+                    };
+                    match serde_json::to_string(&out) {
                         Ok(line) => println!("{line}"),
                         Err(e) => {
                             render::error(&e, None);
@@ -39,6 +70,13 @@ pub fn run(args: &Args) -> Exit {
                         println!();
                     }
                     print!("{}", human(&report, style));
+                    if let Some(root) = &root {
+                        println!(
+                            "  {:<13} {}",
+                            "model root",
+                            root.as_deref().unwrap_or("none (no tensors)")
+                        );
+                    }
                 }
             }
             Err(e) => {
