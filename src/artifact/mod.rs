@@ -206,3 +206,12 @@ pub fn open(path: &Path) -> Result<Artifact, ArtifactError> {
     }
     Ok(b.finish())
 }
+
+/// Reads one weight file held in memory, named `path` in errors, with the same detection,
+/// parsers and checks as [`open`] (no config or shard index beside it). For fuzzing and tests.
+#[doc(hidden)]
+pub fn open_bytes(path: &Path, bytes: Vec<u8>) -> Result<Artifact, ArtifactError> {
+    let mut b = Builder::new(path);
+    b.add_bytes(path, bytes)?;
+    Ok(b.finish())
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// A file opened for positioned reads, with a running count of the bytes read from it.
 pub struct MeteredFile {
     path: PathBuf,
-    file: File,
+    source: Source,
     len: u64,
     bytes_read: u64,
     /// The first bytes of the file, read once by format detection and served again from here,
@@ -19,7 +19,26 @@ pub struct MeteredFile {
     head: Vec<u8>,
 }
 
+/// Where the bytes come from: a file on disk, or bytes already in memory (fuzzing and tests run
+/// the very same parsers on them, without a file per input).
+enum Source {
+    File(File),
+    Bytes(Vec<u8>),
+}
+
 impl MeteredFile {
+    /// A "file" of the given bytes, named `path` in errors. Reads are served and counted exactly
+    /// as from disk.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Self {
+        MeteredFile {
+            path: path.to_owned(),
+            len: bytes.len() as u64,
+            source: Source::Bytes(bytes),
+            bytes_read: 0,
+            head: Vec::new(),
+        }
+    }
+
     pub fn open(path: &Path) -> Result<Self, ArtifactError> {
         let io = |source| ArtifactError::Io {
             path: path.to_owned(),
@@ -32,7 +51,7 @@ impl MeteredFile {
         }
         Ok(MeteredFile {
             path: path.to_owned(),
-            file,
+            source: Source::File(file),
             len: meta.len(),
             bytes_read: 0,
             head: Vec::new(),
@@ -96,10 +115,18 @@ impl MeteredFile {
         if rest.is_empty() {
             return Ok(());
         }
-        let result = self
-            .file
-            .seek(SeekFrom::Start(offset + from_head as u64))
-            .and_then(|_| self.file.read_exact(rest));
+        let at = offset.saturating_add(from_head as u64);
+        let result = match &mut self.source {
+            Source::File(file) => file
+                .seek(SeekFrom::Start(at))
+                .and_then(|_| file.read_exact(rest)),
+            Source::Bytes(bytes) => usize::try_from(at)
+                .ok()
+                .and_then(|start| Some(start..start.checked_add(rest.len())?))
+                .and_then(|range| bytes.get(range))
+                .map(|src| rest.copy_from_slice(src))
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+        };
         result.map_err(|source| ArtifactError::Io {
             path: self.path.clone(),
             source,
