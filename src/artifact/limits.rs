@@ -64,8 +64,8 @@ pub const MAX_FINDINGS_PER_FILE: usize = 1_000;
 /// 100,000 tensors builds about a million.
 pub const MAX_PICKLE_CONTAINERS: usize = 8_000_000;
 
-/// Deepest nesting of tensor reconstructions a pickle may chain (a `_rebuild_parameter` around
-/// a `_rebuild_tensor_v2`…); real checkpoints nest two.
+/// Deepest nesting of `_rebuild_from_type_v2` calls, each wrapping one rebuild call; torch
+/// never nests it more than once or twice.
 pub const MAX_PICKLE_REBUILD_NESTING: usize = 8;
 
 /// Most containers the tensor walker visits in one pickle's object graph (shared containers are

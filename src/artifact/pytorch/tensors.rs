@@ -10,8 +10,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
-/// Containers visited at most, however the pickle shares or cycles them.
-
 /// Every tensor reachable from the pickle's root, named by its path of dict keys (and list
 /// indices): `model.layers.0.weight`, or `model.layers.0.weight` under `{"model": …}`.
 pub fn collect(o: &Outcome, warnings: &mut Vec<String>) -> Vec<(String, Rc<TensorRef>)> {

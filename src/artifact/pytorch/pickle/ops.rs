@@ -383,7 +383,12 @@ impl Machine<'_> {
                     return err(self.op_at, "_rebuild_from_type_v2 needs (func, type, args)");
                 };
                 if depth >= MAX_PICKLE_REBUILD_NESTING {
-                    return err(self.op_at, "_rebuild_from_type_v2 nested too deeply");
+                    return err(
+                        self.op_at,
+                        format!(
+                            "_rebuild_from_type_v2 nested deeper than {MAX_PICKLE_REBUILD_NESTING}"
+                        ),
+                    );
                 }
                 self.call(opcode, func, inner, depth + 1)?
             }
