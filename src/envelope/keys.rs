@@ -191,13 +191,13 @@ pub fn read_identities_from(bytes: &[u8]) -> Result<Vec<BoxedIdentity>, Envelope
 }
 
 fn read_identities_named(bytes: &[u8], path: &Path) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
-    if let Ok(file) = age::IdentityFile::from_buffer(&bytes[..])
+    if let Ok(file) = age::IdentityFile::from_buffer(bytes)
         && let Ok(ids) = file.into_identities()
         && !ids.is_empty()
     {
         return Ok(ids);
     }
-    match age::ssh::Identity::from_buffer(&bytes[..], Some(path.display().to_string())) {
+    match age::ssh::Identity::from_buffer(bytes, Some(path.display().to_string())) {
         Ok(age::ssh::Identity::Unencrypted(id)) => {
             Ok(vec![Box::new(age::ssh::Identity::Unencrypted(id))])
         }

@@ -5,8 +5,6 @@ use super::{ALLOWED_CALLS, Machine, Res, TensorRef, Value, err, is_allowed_name}
 use crate::artifact::limits::{MAX_PICKLE_LONG_BYTES, MAX_PICKLE_REBUILD_NESTING};
 use std::rc::Rc;
 
-/// `_rebuild_from_type_v2` wraps one rebuild call; torch never nests it more than once or twice.
-
 impl Machine<'_> {
     pub(super) fn step(&mut self, op: u8) -> Res<()> {
         match op {
