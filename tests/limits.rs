@@ -239,7 +239,7 @@ fn pickle_err(data: &[u8]) -> String {
 #[test]
 fn pickle_over_max_pickle_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let p = sparse(dir.path(), "big.pkl", b"\x80\x02", MAX_PICKLE_BYTES + 1);
+    let p = sparse(dir.path(), "big.pkl", b"\x80\x02N", MAX_PICKLE_BYTES + 1);
     let msg = artifact::open(&p).unwrap_err().to_string();
     assert_names_limit(&msg, MAX_PICKLE_BYTES);
 }
