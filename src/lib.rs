@@ -15,4 +15,6 @@ pub mod compute;
 pub mod digest;
 pub mod envelope;
 pub mod fixture;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod policy;

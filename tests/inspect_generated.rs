@@ -175,3 +175,19 @@ fn inspect_hash_reports_the_same_root_as_hash() {
     // without --hash, no data is read and there is no root key
     assert!(inspect_json(dir.path()).get("root").is_none());
 }
+
+/// Regression (found by the generator → parser property test): a safetensors file whose header
+/// is 640 bytes long starts with 0x80 0x02, a pickle's PROTO 2, and was read as a pickle.
+#[test]
+fn regression_safetensors_header_length_like_pickle_proto() {
+    let dir = tempfile::tempdir().unwrap();
+    let tensor = r#""w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#;
+    let mut header = format!("{{{tensor}}}");
+    header.push_str(&" ".repeat(0x280 - header.len()));
+    let path = dir.path().join("model.safetensors");
+    std::fs::write(&path, common::safetensors_bytes(&header, 8)).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap()[..2], [0x80, 0x02]);
+    let a = weightguard::artifact::open(&path).unwrap();
+    assert_eq!(a.format, weightguard::artifact::Format::Safetensors);
+    assert_eq!(a.tensors.len(), 1);
+}

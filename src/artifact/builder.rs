@@ -191,7 +191,28 @@ impl<'t> Builder<'t> {
             Kind::Unknown => detect::kind_by_name(&d.path),
             k => k,
         };
-        let mut f = MeteredFile::open_with_head(self.tree, &d.path, d.head)?;
+        let f = MeteredFile::open_with_head(self.tree, &d.path, d.head)?;
+        self.add_metered(kind, f)
+    }
+
+    /// Parses one file held in memory, its format told by content (then name) as for a file on
+    /// disk. The fuzz targets go through here, so they reach every parser and the conversion.
+    pub fn add_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> Result<(), ArtifactError> {
+        let head = &bytes[..bytes.len().min(detect::HEAD_BYTES)];
+        let kind = match detect::sniff(head, bytes.len() as u64) {
+            Kind::Unknown => detect::kind_by_name(path),
+            k => k,
+        };
+        self.add_metered(kind, MeteredFile::from_bytes(path, bytes))
+            .map(|_| ())
+    }
+
+    fn add_metered(
+        &mut self,
+        kind: Kind,
+        mut f: MeteredFile,
+    ) -> Result<Option<u64>, ArtifactError> {
+        let path = f.path().to_owned();
         let (format, parsed) = match kind {
             Kind::Safetensors => (Format::Safetensors, read_safetensors(&mut f)?),
             Kind::Gguf => (Format::Gguf, read_gguf(&mut f)?),
@@ -200,7 +221,7 @@ impl<'t> Builder<'t> {
             Kind::Pickle => (Format::Pickle, pytorch::read_bare_pickle(&mut f)?),
             Kind::Unknown => {
                 return Err(ArtifactError::UnknownFormat {
-                    path: d.path,
+                    path,
                     found: "no safetensors header, GGUF magic, zip archive or pickle at its start"
                         .into(),
                 });
@@ -211,14 +232,14 @@ impl<'t> Builder<'t> {
             None => self.format = Some(format),
             Some(existing) if existing != format => self.warnings.push(format!(
                 "{} is {} while the other files are {}",
-                d.path.display(),
+                path.display(),
                 format.name(),
                 existing.name()
             )),
             Some(_) => {}
         }
         let split = parsed.split_count;
-        self.push(&d.path, f.len(), format, parsed);
+        self.push(&path, f.len(), format, parsed);
         Ok(split)
     }
 

@@ -63,3 +63,20 @@ pub const MAX_FINDINGS_PER_FILE: usize = 1_000;
 /// Most containers (tuples, lists, dicts, persistent ids) one pickle may build. A state dict of
 /// 100,000 tensors builds about a million.
 pub const MAX_PICKLE_CONTAINERS: usize = 8_000_000;
+
+/// Deepest nesting of `_rebuild_from_type_v2` calls, each wrapping one rebuild call; torch
+/// never nests it more than once or twice.
+pub const MAX_PICKLE_REBUILD_NESTING: usize = 8;
+
+/// Most containers the tensor walker visits in one pickle's object graph (shared containers are
+/// visited once per path to them); beyond, the walk stops with a warning.
+pub const MAX_PICKLE_VISITS: usize = 16_000_000;
+
+/// Deepest nesting of any JSON read (safetensors headers, shard indexes, configs, the envelope's
+/// claims and manifest): serde_json's own recursion limit, left on everywhere. Exceeding it is a
+/// parse error ("recursion limit exceeded").
+pub const MAX_JSON_NESTING: usize = 128;
+
+/// Deepest nesting of any TOML read (training records, policies, licences): the `toml` crate's
+/// own recursion limit. Exceeding it is a parse error ("recursion limit").
+pub const MAX_TOML_NESTING: usize = 80;

@@ -237,3 +237,13 @@ pub fn open_file(path: &Path) -> Result<Option<Artifact>, ArtifactError> {
     }
     Ok(Some(b.finish()))
 }
+
+/// Reads one weight file held in memory, named `path` in errors, with the same detection,
+/// parsers and checks as [`open`] (no config or shard index beside it). For fuzzing and tests.
+#[doc(hidden)]
+pub fn open_bytes(path: &Path, bytes: Vec<u8>) -> Result<Artifact, ArtifactError> {
+    let tree = tree::LocalTree::default();
+    let mut b = Builder::new(&tree, path);
+    b.add_bytes(path, bytes)?;
+    Ok(b.finish())
+}

@@ -53,6 +53,25 @@ impl Source for FileSource {
     }
 }
 
+/// Bytes held in memory, served as a file (the fuzz targets and tests parse from memory through
+/// the same parsers).
+pub struct BytesSource(pub Vec<u8>);
+
+impl Source for BytesSource {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let src = usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.0.get(start..start.checked_add(buf.len())?))
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
 /// A file opened for positioned reads, with a running count of the bytes read from it.
 pub struct MeteredFile {
     path: PathBuf,
@@ -77,6 +96,12 @@ impl MeteredFile {
             source,
         })?;
         Ok(MeteredFile::from_source(path, source))
+    }
+
+    /// A "file" of the given bytes, named `path` in errors. Reads are served and counted exactly
+    /// as from disk.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Self {
+        MeteredFile::from_source(path, Box::new(BytesSource(bytes)))
     }
 
     /// Reads `source`, naming it `path` in errors.

@@ -182,13 +182,22 @@ fn parse_recipient(s: &str) -> Option<BoxedRecipient> {
 /// private key.
 pub fn read_identities(path: &Path) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
     let bytes = std::fs::read(path).map_err(EnvelopeError::io(path))?;
-    if let Ok(file) = age::IdentityFile::from_buffer(&bytes[..])
+    read_identities_named(&bytes, path)
+}
+
+/// Parses identities from the text of an identity file (see [`read_identities`]).
+pub fn read_identities_from(bytes: &[u8]) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
+    read_identities_named(bytes, Path::new("(identity)"))
+}
+
+fn read_identities_named(bytes: &[u8], path: &Path) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
+    if let Ok(file) = age::IdentityFile::from_buffer(bytes)
         && let Ok(ids) = file.into_identities()
         && !ids.is_empty()
     {
         return Ok(ids);
     }
-    match age::ssh::Identity::from_buffer(&bytes[..], Some(path.display().to_string())) {
+    match age::ssh::Identity::from_buffer(bytes, Some(path.display().to_string())) {
         Ok(age::ssh::Identity::Unencrypted(id)) => {
             Ok(vec![Box::new(age::ssh::Identity::Unencrypted(id))])
         }

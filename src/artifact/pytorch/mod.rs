@@ -9,7 +9,8 @@
 
 pub mod legacy;
 pub mod pickle;
-mod tensors;
+#[doc(hidden)]
+pub mod tensors;
 pub mod zip;
 
 use super::ArtifactError;

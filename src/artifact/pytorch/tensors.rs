@@ -5,13 +5,10 @@
 use super::pickle::{Outcome, TensorRef, Value, storage_dtype};
 use crate::artifact::ArtifactError;
 use crate::artifact::builder::{ParsedFile, ParsedRegion, ParsedTensor};
-use crate::artifact::limits::MAX_PICKLE_NESTING;
+use crate::artifact::limits::{MAX_PICKLE_NESTING, MAX_PICKLE_VISITS};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
-
-/// Containers visited at most, however the pickle shares or cycles them.
-const MAX_VISITS: usize = 16_000_000;
 
 /// Every tensor reachable from the pickle's root, named by its path of dict keys (and list
 /// indices): `model.layers.0.weight`, or `model.layers.0.weight` under `{"model": …}`.
@@ -26,7 +23,7 @@ pub fn collect(o: &Outcome, warnings: &mut Vec<String>) -> Vec<(String, Rc<Tenso
     w.walk(&o.root, String::new(), 0);
     if w.cut {
         warnings.push(format!(
-            "the checkpoint's objects nest deeper than {MAX_PICKLE_NESTING} or exceed {MAX_VISITS} containers: tensors beyond were not listed"
+            "the checkpoint's objects nest deeper than {MAX_PICKLE_NESTING} or exceed {MAX_PICKLE_VISITS} containers: tensors beyond were not listed"
         ));
     }
     w.out
@@ -63,7 +60,7 @@ impl Walker<'_> {
             Value::List(id) | Value::Tuple(id) => (1, *id),
             _ => return,
         };
-        if depth >= MAX_PICKLE_NESTING || self.visits >= MAX_VISITS {
+        if depth >= MAX_PICKLE_NESTING || self.visits >= MAX_PICKLE_VISITS {
             self.cut = true;
             return;
         }

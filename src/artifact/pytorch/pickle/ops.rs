@@ -2,11 +2,8 @@
 //! allow-listed calls a state dict makes.
 
 use super::{ALLOWED_CALLS, Machine, Res, TensorRef, Value, err, is_allowed_name};
-use crate::artifact::limits::MAX_PICKLE_LONG_BYTES;
+use crate::artifact::limits::{MAX_PICKLE_LONG_BYTES, MAX_PICKLE_REBUILD_NESTING};
 use std::rc::Rc;
-
-/// `_rebuild_from_type_v2` wraps one rebuild call; torch never nests it more than once or twice.
-const MAX_REBUILD_NESTING: usize = 8;
 
 impl Machine<'_> {
     pub(super) fn step(&mut self, op: u8) -> Res<()> {
@@ -383,8 +380,13 @@ impl Machine<'_> {
                 let (Some(func), _, Some(inner)) = (it.next(), it.next(), it.next()) else {
                     return err(self.op_at, "_rebuild_from_type_v2 needs (func, type, args)");
                 };
-                if depth >= MAX_REBUILD_NESTING {
-                    return err(self.op_at, "_rebuild_from_type_v2 nested too deeply");
+                if depth >= MAX_PICKLE_REBUILD_NESTING {
+                    return err(
+                        self.op_at,
+                        format!(
+                            "_rebuild_from_type_v2 nested deeper than {MAX_PICKLE_REBUILD_NESTING}"
+                        ),
+                    );
                 }
                 self.call(opcode, func, inner, depth + 1)?
             }

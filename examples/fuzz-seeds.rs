@@ -1,0 +1,181 @@
+//! Writes the seed corpus of the fuzz targets (`fuzz/seeds/<target>/`) with the project's own
+//! writers: the fixture generator (safetensors, shard index, config), a small GGUF writer, and
+//! the envelope sealer with the fuzzing keys of `weightguard::fuzz_api`. Run by `scripts/fuzz
+//! seeds`, which adds the pickle, zip and TOML seeds; every seed is a few KB at most.
+//!
+//! `cargo run --example fuzz-seeds -- fuzz/seeds`
+
+use std::path::{Path, PathBuf};
+use weightguard::envelope::{self, PolicyRef, SealTerms};
+use weightguard::fixture::{DataFill, ModelSpec, WriteOptions, write_model};
+use weightguard::fuzz_api;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Res<()> {
+    let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: fuzz-seeds OUT_DIR")?);
+    let work = tempfile::tempdir()?;
+
+    // A two-shard model of a few hundred parameters: safetensors files, index, config.
+    let model = work.path().join("model");
+    let written = write_model(
+        &ModelSpec::llama(16, 8, 2, 2, 1, 16),
+        &model,
+        WriteOptions {
+            fill: DataFill::Pattern(1),
+            max_shard_bytes: Some(400),
+        },
+    )?;
+    let st = out.join("safetensors");
+    for (i, f) in written.files.iter().take(2).enumerate() {
+        seed(&st, &format!("shard-{i}"), 0, &std::fs::read(f)?)?;
+    }
+    if let Some(index) = &written.index {
+        seed(&st, "index", 1, &std::fs::read(index)?)?;
+    }
+    seed(&st, "config", 2, &std::fs::read(model.join("config.json"))?)?;
+
+    let gguf = out.join("gguf");
+    seed(&gguf, "llama", 0xff, &gguf_file(3))?;
+    seed(&gguf, "v2", 0xff, &gguf_file(2))?;
+
+    // Envelopes of a small tree and of the model, sealed for the fuzzing site.
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub"))?;
+    std::fs::write(tree.join("README.md"), b"weights\n")?;
+    std::fs::write(tree.join("sub/notes.txt"), b"x".repeat(700))?;
+    let open_dir = out.join("open");
+    let header_dir = out.join("envelope_header");
+    for (name, input) in [("tree", &tree), ("model", &model)] {
+        let env = work.path().join(format!("{name}.age"));
+        let recipients = envelope::keys::parse_recipients(fuzz_api::FUZZ_RECIPIENT)?;
+        envelope::seal(
+            input,
+            &env,
+            &recipients,
+            &fuzz_api::signing_key(),
+            &terms(),
+            false,
+        )?;
+        let bytes = std::fs::read(&env)?;
+        seed(&open_dir, name, 0xff, &bytes)?;
+        let header = envelope::header::parse(&bytes).map_err(|e| e.what)?;
+        seed(
+            &header_dir,
+            &format!("header-{name}"),
+            0,
+            &bytes[..header.len],
+        )?;
+    }
+    let mut block = envelope::tar::file_header("sub/notes.txt", 700).map_err(|e| e.to_string())?;
+    seed(&header_dir, "tar", 2, &block)?;
+    block = envelope::tar::file_header(&format!("{}/{}", "d".repeat(120), "f".repeat(90)), 1)
+        .map_err(|e| e.to_string())?;
+    seed(&header_dir, "tar-prefix", 2, &block)?;
+    Ok(())
+}
+
+/// Writes `bytes` as seed `name` of a target, after the selector byte (none if 0xff).
+fn seed(dir: &Path, name: &str, selector: u8, bytes: &[u8]) -> Res<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut data = Vec::with_capacity(bytes.len() + 1);
+    if selector != 0xff {
+        data.push(selector);
+    }
+    data.extend_from_slice(bytes);
+    std::fs::write(dir.join(name), data)?;
+    Ok(())
+}
+
+fn terms() -> SealTerms {
+    SealTerms {
+        destination: fuzz_api::FUZZ_COUNTRY.into(),
+        site: Some(fuzz_api::FUZZ_SITE.into()),
+        holder_hq: Some(fuzz_api::FUZZ_COUNTRY.into()),
+        decision: "allowed".into(),
+        authorization: Some("AIA".into()),
+        classification: "controlled".into(),
+        policy: PolicyRef {
+            id: "us-ear-4e091".into(),
+            version: "fuzz".into(),
+            digest: format!("blake3:{}", "00".repeat(32)),
+        },
+        expires: None,
+        sealed_on: fuzz_api::FUZZ_TODAY.into(),
+        gate: serde_json::json!({"decision": "allowed"}),
+    }
+}
+
+/// A small GGUF (version 2 or 3): every metadata value type, a nested array, and three tensors
+/// (F32, F16, Q4_0) with their data 32-byte aligned.
+fn gguf_file(version: u32) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    fn kv(out: &mut Vec<u8>, key: &str, ty: u32, value: &[u8]) {
+        string(out, key);
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(value);
+    }
+    let mut s = Vec::new();
+    string(&mut s, "llama");
+    let mut tokens = Vec::new();
+    tokens.extend_from_slice(&8u32.to_le_bytes());
+    tokens.extend_from_slice(&3u64.to_le_bytes());
+    for t in ["<s>", "a", "b"] {
+        string(&mut tokens, t);
+    }
+    let mut nested = Vec::new();
+    nested.extend_from_slice(&9u32.to_le_bytes());
+    nested.extend_from_slice(&2u64.to_le_bytes());
+    for items in [&[1u32, 2][..], &[3]] {
+        nested.extend_from_slice(&4u32.to_le_bytes());
+        nested.extend_from_slice(&(items.len() as u64).to_le_bytes());
+        for i in items {
+            nested.extend_from_slice(&i.to_le_bytes());
+        }
+    }
+    let kvs: Vec<(&str, u32, Vec<u8>)> = vec![
+        ("general.architecture", 8, s),
+        ("general.alignment", 4, 32u32.to_le_bytes().to_vec()),
+        ("llama.block_count", 4, 2u32.to_le_bytes().to_vec()),
+        ("llama.embedding_length", 10, 32u64.to_le_bytes().to_vec()),
+        ("llama.rope.freq_base", 6, 10000f32.to_le_bytes().to_vec()),
+        ("general.flag", 7, vec![1]),
+        ("general.i8", 1, vec![0xff]),
+        ("general.i16", 3, (-2i16).to_le_bytes().to_vec()),
+        ("general.i64", 11, (-3i64).to_le_bytes().to_vec()),
+        ("general.f64", 12, 0.5f64.to_le_bytes().to_vec()),
+        ("tokenizer.ggml.tokens", 9, tokens),
+        ("x.nested", 9, nested),
+    ];
+    // (name, dims, ggml type, data bytes)
+    let tensors: [(&str, &[u64], u32, u64); 3] = [
+        ("token_embd.weight", &[32, 3], 0, 32 * 3 * 4),
+        ("blk.0.attn_norm.weight", &[32], 1, 32 * 2),
+        ("blk.0.ffn_up.weight", &[32, 2], 2, 2 * 18),
+    ];
+    let mut out = b"GGUF".to_vec();
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(tensors.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(kvs.len() as u64).to_le_bytes());
+    for (k, ty, v) in &kvs {
+        kv(&mut out, k, *ty, v);
+    }
+    let mut offset = 0u64;
+    for (name, dims, ty, len) in &tensors {
+        string(&mut out, name);
+        out.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+        for d in *dims {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&offset.to_le_bytes());
+        offset += len.div_ceil(32) * 32;
+    }
+    out.resize(out.len().div_ceil(32) * 32, 0);
+    let data_start = out.len();
+    out.resize(data_start + offset as usize, 0x3c);
+    out
+}

@@ -1,0 +1,7 @@
+//! An envelope's age header with its claims stanza, the signed manifest, or a tar header: the
+//! first byte picks which, the rest is the input.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+// The dispatch lives in the library, so `tests/fuzz_corpus.rs` replays exactly what runs here.
+fuzz_target!(|data: &[u8]| weightguard::fuzz_api::run("envelope_header", data));

@@ -1,0 +1,196 @@
+//! Entry points for the fuzz targets (`fuzz/`) and the tests that replay their corpora.
+//!
+//! Each function hands arbitrary bytes to one parser exactly as the CLI would, and panics only
+//! if the code under test does (or if a property that must hold on every input is broken, such
+//! as `open` leaving files behind after refusing). Results are dropped: on hostile input, any
+//! `Ok` or `Err` is fine; a panic, a hang or unbounded memory is the bug. Not a stable API.
+
+use crate::artifact::{self, ModelConfig, read::MeteredFile, sharded};
+use crate::compute::TrainingRecord;
+use crate::envelope::{self, Claims, SignerKey, SigningKey, Site, claims, header, manifest, tar};
+use crate::policy::Policy;
+use std::path::Path;
+
+/// The fuzzing signing key: a fixed, public, test-only Ed25519 seed (bytes 0..32). The seed
+/// envelopes are sealed with it so that mutations of them reach past the signature checks.
+pub const FUZZ_SIGNING_KEY: &str =
+    "weightguard-signing-key-v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The fuzzing age identity (test-only, public) and its recipient.
+pub const FUZZ_IDENTITY: &str =
+    "AGE-SECRET-KEY-1MK7PP9F4RK4H2CQ9Z9VUYRPY7R8SMNK5C6ZDPTR3JGJ3MLN6XEYQLRQZ3Y\n";
+pub const FUZZ_RECIPIENT: &str = "age1r29n8nzw8kh8tz808ga8452srl98s6kkqtny9hn7sgp6698rqyyq224f3z";
+
+/// Country, site and date the seed envelopes are sealed for and opened at.
+pub const FUZZ_COUNTRY: &str = "DE";
+pub const FUZZ_SITE: &str = "fra-1";
+pub const FUZZ_TODAY: &str = "2026-11-23";
+
+/// The fuzz targets, each named after what it feeds (`fuzz/fuzz_targets/<name>.rs`).
+pub const TARGETS: &[&str] = &[
+    "safetensors",
+    "gguf",
+    "pytorch_zip",
+    "pickle",
+    "training_record",
+    "policy",
+    "envelope_header",
+    "open",
+];
+
+/// Runs the fuzz target `target` on `data`: what `cargo fuzz run <target>` runs on each input,
+/// and what the corpus replay test runs on each committed seed and regression.
+pub fn run(target: &str, data: &[u8]) {
+    // Targets taking several inputs pick one with the first byte.
+    let split = || data.split_first().map(|(&b, rest)| (b % 3, rest));
+    match target {
+        "safetensors" => match split() {
+            Some((0, rest)) => model_file("model.safetensors", rest),
+            Some((1, rest)) => shard_index(rest),
+            Some((_, rest)) => model_config(rest),
+            None => {}
+        },
+        "gguf" => model_file("model.gguf", data),
+        "pytorch_zip" => model_file("pytorch_model.bin", data),
+        "pickle" => {
+            pickle(data);
+            // A legacy checkpoint when it starts with torch's magic number, else a bare pickle.
+            model_file("model.pt", data);
+        }
+        "training_record" => training_record(data),
+        "policy" => policy(data),
+        "envelope_header" => match split() {
+            Some((0, rest)) => envelope_header(rest),
+            Some((1, rest)) => manifest(rest),
+            Some((_, rest)) => tar_header(rest),
+            None => {}
+        },
+        "open" => {
+            let scratch = tempfile::tempdir().expect("a scratch directory");
+            open_envelope(data, scratch.path());
+        }
+        _ => panic!("unknown fuzz target {target:?}"),
+    }
+}
+
+pub fn signing_key() -> SigningKey {
+    // A constant that parses: checked by the tests replaying the corpus.
+    SigningKey::parse(FUZZ_SIGNING_KEY).expect("the fuzzing signing key parses")
+}
+
+pub fn signer() -> SignerKey {
+    signing_key().public()
+}
+
+/// A model file of any format, detected by content and then by the extension of `name`
+/// (`model.safetensors`, `model.gguf`, `pytorch_model.bin`, `model.pt`, …).
+pub fn model_file(name: &str, data: &[u8]) {
+    if let Ok(a) = artifact::open_bytes(Path::new(name), data.to_vec()) {
+        // Rendering walks every value the parsers produced.
+        let _ = a.report();
+    }
+}
+
+/// `model.safetensors.index.json`.
+pub fn shard_index(data: &[u8]) {
+    let mut f = MeteredFile::from_bytes(Path::new("model.safetensors.index.json"), data.to_vec());
+    let _ = sharded::read_index(&mut f);
+}
+
+/// `config.json`.
+pub fn model_config(data: &[u8]) {
+    let _ = ModelConfig::parse(Path::new("config.json"), data);
+}
+
+/// The symbolic pickle machine and the tensor walker, on one bare pickle.
+pub fn pickle(data: &[u8]) {
+    if let Ok(outcome) = artifact::pytorch::pickle::run(data) {
+        let mut warnings = Vec::new();
+        let _ = artifact::pytorch::tensors::collect(&outcome, &mut warnings);
+    }
+}
+
+/// A training record (TOML); bytes that are not UTF-8 never reach the parser (the CLI reads
+/// the file as a string and refuses them).
+pub fn training_record(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = TrainingRecord::parse("record.toml", text);
+    }
+}
+
+/// A policy file (TOML).
+pub fn policy(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = Policy::parse("policy.toml", text);
+    }
+}
+
+/// An envelope's header, MAC and claims stanza, read as `verify` reads them (no key).
+pub fn envelope_header(data: &[u8]) {
+    let Ok(h) = header::parse(data) else { return };
+    let _ = header::verify_mac(&[0u8; 16], data, &h);
+    if let Ok(Some((signed, at))) = claims::find(&h.stanzas) {
+        let _ = signed.signature_valid();
+        let _ = signed.digest();
+        let _ = claims::recipients_digest(&h.stanzas[..at]);
+    }
+}
+
+/// The manifest entry, checked under the fuzzing signer.
+pub fn manifest(data: &[u8]) {
+    let _ = manifest::verify(data, &signer());
+}
+
+/// One ustar header block.
+pub fn tar_header(data: &[u8]) {
+    if let Some(block) = data.first_chunk::<{ tar::BLOCK }>() {
+        let _ = tar::parse_header(block);
+    }
+}
+
+fn allow(_: &Claims) -> Result<(), String> {
+    Ok(())
+}
+
+/// `open` on an envelope of arbitrary bytes, with the fuzzing identity, signer and site, in the
+/// empty directory `scratch`. Fails closed: whenever `open` refuses, nothing but the envelope
+/// may be left in `scratch`; when it succeeds, the output is a directory, and it is removed.
+/// Returns whether it opened.
+pub fn open_envelope(data: &[u8], scratch: &Path) -> bool {
+    let env = scratch.join("envelope.age");
+    let out = scratch.join("out");
+    std::fs::write(&env, data).expect("write the envelope to the scratch directory");
+    let ids = envelope::keys::read_identities_from(FUZZ_IDENTITY.as_bytes())
+        .expect("the fuzzing identity parses");
+    let site = Site {
+        country: FUZZ_COUNTRY.into(),
+        site: Some(FUZZ_SITE.into()),
+        today: FUZZ_TODAY.into(),
+        policy: &allow,
+    };
+    let result = envelope::open(&env, &ids, Some(&signer()), &site, &out, false);
+    let left: Vec<_> = std::fs::read_dir(scratch)
+        .expect("list the scratch directory")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n != "envelope.age" && n != "out")
+        .collect();
+    assert!(left.is_empty(), "open left {left:?} behind ({result:?})");
+    let opened = match result {
+        Ok(_) => {
+            assert!(out.is_dir(), "open succeeded without an output directory");
+            std::fs::remove_dir_all(&out).expect("remove the opened output");
+            true
+        }
+        Err(e) => {
+            assert!(
+                !out.exists(),
+                "open refused ({e}) but wrote {}",
+                out.display()
+            );
+            false
+        }
+    };
+    std::fs::remove_file(&env).expect("remove the envelope");
+    opened
+}

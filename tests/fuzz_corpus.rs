@@ -1,0 +1,56 @@
+//! Replays every committed fuzz input through the fuzz targets' own entry point: the seeds
+//! (`fuzz/seeds/<target>/`) and the inputs that once crashed a target (`fuzz/regressions/`).
+//! This is the CI's share of fuzzing: cheap, always run, no nightly flags. Long runs are
+//! `scripts/fuzz` (docs/fuzzing.md).
+
+use std::path::Path;
+use weightguard::fuzz_api;
+
+fn inputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && !p.file_name().unwrap().to_str().unwrap().starts_with('.'))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_seed_and_regression_runs_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut seeds = 0;
+    for target in fuzz_api::TARGETS {
+        let found = inputs(&root.join("seeds").join(target));
+        assert!(!found.is_empty(), "no seeds for fuzz target {target}");
+        seeds += found.len();
+        for (name, data) in found
+            .iter()
+            .chain(&inputs(&root.join("regressions").join(target)))
+        {
+            let result = std::panic::catch_unwind(|| fuzz_api::run(target, data));
+            assert!(result.is_ok(), "fuzz target {target} panicked on {name}");
+        }
+    }
+    assert!(seeds >= 2 * fuzz_api::TARGETS.len());
+}
+
+/// The seed envelopes open: mutations of them start from an envelope that gets past every check.
+#[test]
+fn seed_envelopes_are_intact_for_the_fuzzing_keys() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/open");
+    for (name, data) in inputs(&dir) {
+        let scratch = tempfile::tempdir().unwrap();
+        assert!(
+            fuzz_api::open_envelope(&data, scratch.path()),
+            "{name} does not open"
+        );
+        let env = scratch.path().join("e.age");
+        std::fs::write(&env, &data).unwrap();
+        let v = weightguard::envelope::verify(&env, Some(&fuzz_api::signer()));
+        assert!(v.is_ok(), "{name}: {:?}", v.err());
+    }
+}
