@@ -125,18 +125,7 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
     std::fs::write(&record_path, SAMPLE_RECORD)?;
     println!("{}", style.dim(&format!("$ cat {}", record_path.display())));
     print!("{SAMPLE_RECORD}");
-    let policy = Policy::builtin(policy::DEFAULT_POLICY).ok_or("built-in policy missing")??;
-    let a = artifact::open(model)?;
-    let record = TrainingRecord::parse(&record_path.display().to_string(), SAMPLE_RECORD)?;
-    let est = compute::estimate(&EstimateInput {
-        artifact: Some(&a),
-        config: None,
-        record: Some(&record),
-        tokens: None,
-        accelerators: &AcceleratorTable::builtin(),
-        disagreement_factor: 2.0,
-        threshold: Some(policy.data.threshold.operations),
-    })?;
+    let (policy, est) = sample_estimate(model)?;
     let as_of = Date::parse(DEMO_DATE)?;
     let classified = policy::classify(&policy, &est, as_of);
     println!(
@@ -207,18 +196,7 @@ fn envelope_steps(
     use weightguard::envelope::{self, Claims, PolicyRef, SealTerms, SigningKey, Site, keys};
     let cmd = |s: String| println!("{}", style.dim(&format!("$ {s}")));
     std::fs::write(model.join("training-record.toml"), SAMPLE_RECORD)?;
-    let policy = Policy::builtin(policy::DEFAULT_POLICY).ok_or("built-in policy missing")??;
-    let a = artifact::open(model)?;
-    let record = TrainingRecord::parse("training-record.toml", SAMPLE_RECORD)?;
-    let est = compute::estimate(&EstimateInput {
-        artifact: Some(&a),
-        config: None,
-        record: Some(&record),
-        tokens: None,
-        accelerators: &AcceleratorTable::builtin(),
-        disagreement_factor: 2.0,
-        threshold: Some(policy.data.threshold.operations),
-    })?;
+    let (policy, est) = sample_estimate(model)?;
     let as_of = Date::parse(DEMO_DATE)?;
     let g = policy::gate(
         &policy,
@@ -319,4 +297,23 @@ fn envelope_steps(
         super::render::bytes(opened.bytes)
     );
     Ok(())
+}
+
+/// The built-in policy and the estimate of `model` under the sample training record.
+fn sample_estimate(
+    model: &Path,
+) -> Result<(Policy, compute::Estimate), Box<dyn std::error::Error>> {
+    let policy = Policy::builtin(policy::DEFAULT_POLICY).ok_or("built-in policy missing")??;
+    let a = artifact::open(model)?;
+    let record = TrainingRecord::parse("training-record.toml", SAMPLE_RECORD)?;
+    let est = compute::estimate(&EstimateInput {
+        artifact: Some(&a),
+        config: None,
+        record: Some(&record),
+        tokens: None,
+        accelerators: &AcceleratorTable::builtin(),
+        disagreement_factor: 2.0,
+        threshold: Some(policy.data.threshold.operations),
+    })?;
+    Ok((policy, est))
 }
