@@ -6,7 +6,7 @@
 //! `cargo run --example fuzz-seeds -- fuzz/seeds`
 
 use std::path::{Path, PathBuf};
-use weightguard::envelope::{self, PolicyRef, SealTerms};
+use weightguard::envelope;
 use weightguard::fixture::{DataFill, ModelSpec, WriteOptions, write_model};
 use weightguard::fuzz_api;
 
@@ -46,6 +46,7 @@ fn main() -> Res<()> {
     std::fs::write(tree.join("sub/notes.txt"), b"x".repeat(700))?;
     let open_dir = out.join("open");
     let header_dir = out.join("envelope_header");
+    let payload_dir = out.join("open_payload");
     for (name, input) in [("tree", &tree), ("model", &model)] {
         let env = work.path().join(format!("{name}.age"));
         let recipients = envelope::keys::parse_recipients(fuzz_api::FUZZ_RECIPIENT)?;
@@ -54,11 +55,12 @@ fn main() -> Res<()> {
             &env,
             &recipients,
             &fuzz_api::signing_key(),
-            &terms(),
+            &fuzz_api::seal_terms(),
             false,
         )?;
         let bytes = std::fs::read(&env)?;
         seed(&open_dir, name, 0xff, &bytes)?;
+        seed(&payload_dir, name, 0xff, &plaintext(&bytes)?)?;
         let header = envelope::header::parse(&bytes).map_err(|e| e.what)?;
         seed(
             &header_dir,
@@ -75,6 +77,19 @@ fn main() -> Res<()> {
     Ok(())
 }
 
+/// The plaintext of an envelope sealed for the fuzzing recipient (its tar stream), decrypted by
+/// the `age` crate.
+fn plaintext(envelope: &[u8]) -> Res<Vec<u8>> {
+    use std::io::Read;
+    let identity: age::x25519::Identity = fuzz_api::FUZZ_IDENTITY.trim().parse()?;
+    let decryptor = age::Decryptor::new(envelope)?;
+    let mut out = Vec::new();
+    decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))?
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// Writes `bytes` as seed `name` of a target, after the selector byte (none if 0xff).
 fn seed(dir: &Path, name: &str, selector: u8, bytes: &[u8]) -> Res<()> {
     std::fs::create_dir_all(dir)?;
@@ -85,25 +100,6 @@ fn seed(dir: &Path, name: &str, selector: u8, bytes: &[u8]) -> Res<()> {
     data.extend_from_slice(bytes);
     std::fs::write(dir.join(name), data)?;
     Ok(())
-}
-
-fn terms() -> SealTerms {
-    SealTerms {
-        destination: fuzz_api::FUZZ_COUNTRY.into(),
-        site: Some(fuzz_api::FUZZ_SITE.into()),
-        holder_hq: Some(fuzz_api::FUZZ_COUNTRY.into()),
-        decision: "allowed".into(),
-        authorization: Some("AIA".into()),
-        classification: "controlled".into(),
-        policy: PolicyRef {
-            id: "us-ear-4e091".into(),
-            version: "fuzz".into(),
-            digest: format!("blake3:{}", "00".repeat(32)),
-        },
-        expires: None,
-        sealed_on: fuzz_api::FUZZ_TODAY.into(),
-        gate: serde_json::json!({"decision": "allowed"}),
-    }
 }
 
 /// A small GGUF (version 2 or 3): every metadata value type, a nested array, and three tensors

@@ -7,7 +7,9 @@
 
 use crate::artifact::{self, ModelConfig, read::MeteredFile, sharded};
 use crate::compute::TrainingRecord;
-use crate::envelope::{self, Claims, SignerKey, SigningKey, Site, claims, header, manifest, tar};
+use crate::envelope::{
+    self, Claims, PolicyRef, SealTerms, SignerKey, SigningKey, Site, claims, header, manifest, tar,
+};
 use crate::policy::Policy;
 use std::path::Path;
 
@@ -36,6 +38,7 @@ pub const TARGETS: &[&str] = &[
     "policy",
     "envelope_header",
     "open",
+    "open_payload",
 ];
 
 /// Runs the fuzz target `target` on `data`: what `cargo fuzz run <target>` runs on each input,
@@ -69,6 +72,10 @@ pub fn run(target: &str, data: &[u8]) {
             let scratch = tempfile::tempdir().expect("a scratch directory");
             open_envelope(data, scratch.path());
         }
+        "open_payload" => {
+            let scratch = tempfile::tempdir().expect("a scratch directory");
+            open_payload(data, scratch.path());
+        }
         _ => panic!("unknown fuzz target {target:?}"),
     }
 }
@@ -80,6 +87,39 @@ pub fn signing_key() -> SigningKey {
 
 pub fn signer() -> SignerKey {
     signing_key().public()
+}
+
+/// The terms the seed envelopes are sealed under: for the fuzzing site, allowed, no expiry.
+pub fn seal_terms() -> SealTerms {
+    SealTerms {
+        destination: FUZZ_COUNTRY.into(),
+        site: Some(FUZZ_SITE.into()),
+        holder_hq: Some(FUZZ_COUNTRY.into()),
+        decision: "allowed".into(),
+        authorization: Some("AIA".into()),
+        classification: "controlled".into(),
+        policy: PolicyRef {
+            id: "us-ear-4e091".into(),
+            version: "fuzz".into(),
+            digest: format!("blake3:{}", "00".repeat(32)),
+        },
+        expires: None,
+        sealed_on: FUZZ_TODAY.into(),
+        gate: serde_json::json!({"decision": "allowed"}),
+    }
+}
+
+/// Seals `payload` as the whole plaintext of the new envelope `output`, for the fuzzing
+/// recipient, signer and site (see [`envelope::seal::seal_raw_payload`]).
+pub fn seal_payload(payload: &[u8], output: &Path) -> Result<u64, envelope::EnvelopeError> {
+    let recipients = envelope::keys::parse_recipients(FUZZ_RECIPIENT)?;
+    envelope::seal::seal_raw_payload(
+        |_| payload.to_vec(),
+        output,
+        &recipients,
+        &signing_key(),
+        &seal_terms(),
+    )
 }
 
 /// A model file of any format, detected by content and then by the extension of `name`
@@ -158,8 +198,23 @@ fn allow(_: &Claims) -> Result<(), String> {
 /// Returns whether it opened.
 pub fn open_envelope(data: &[u8], scratch: &Path) -> bool {
     let env = scratch.join("envelope.age");
-    let out = scratch.join("out");
     std::fs::write(&env, data).expect("write the envelope to the scratch directory");
+    open_sealed(scratch)
+}
+
+/// `open` on an authentic envelope, sealed for the fuzzing site, whose plaintext is `payload`:
+/// what `open` does after decryption (the tar reader, the manifest, the digests), with the same
+/// fail-closed checks as [`open_envelope`]. Returns whether it opened.
+pub fn open_payload(payload: &[u8], scratch: &Path) -> bool {
+    seal_payload(payload, &scratch.join("envelope.age")).expect("seal the payload");
+    open_sealed(scratch)
+}
+
+/// Opens `scratch/envelope.age` into `scratch/out`, checks that a refusal left nothing behind,
+/// and removes both.
+fn open_sealed(scratch: &Path) -> bool {
+    let env = scratch.join("envelope.age");
+    let out = scratch.join("out");
     let ids = envelope::keys::read_identities_from(FUZZ_IDENTITY.as_bytes())
         .expect("the fuzzing identity parses");
     let site = Site {

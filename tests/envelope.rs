@@ -117,6 +117,25 @@ fn seal_then_open_gives_back_every_byte() {
     assert!(report.root.is_some());
 }
 
+/// The envelope's plaintext (its tar stream), decrypted by the `age` crate.
+fn plaintext(f: &Fixture, env: &Path) -> Vec<u8> {
+    let id: age::x25519::Identity = std::fs::read_to_string(&f.identity)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bytes = std::fs::read(env).unwrap();
+    let d = age::Decryptor::new(&bytes[..]).unwrap();
+    let mut r = d
+        .decrypt(std::iter::once(&id as &dyn age::Identity))
+        .unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut plain).unwrap();
+    plain
+}
+
 #[test]
 fn independent_age_implementations_decrypt_our_envelopes() {
     let f = fixture();
@@ -147,20 +166,7 @@ fn independent_age_implementations_decrypt_our_envelopes() {
     assert_same_tree(&f.model, &x);
     assert!(x.join(".weightguard-manifest.json").is_file());
     // the age crate
-    let id: age::x25519::Identity = std::fs::read_to_string(&f.identity)
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let bytes = std::fs::read(&env).unwrap();
-    let d = age::Decryptor::new(&bytes[..]).unwrap();
-    let mut r = d
-        .decrypt(std::iter::once(&id as &dyn age::Identity))
-        .unwrap();
-    let mut plain = Vec::new();
-    std::io::Read::read_to_end(&mut r, &mut plain).unwrap();
+    let plain = plaintext(&f, &env);
     assert_eq!(plain, std::fs::read(&tar).unwrap());
 }
 
@@ -352,6 +358,213 @@ fn a_manifest_altered_after_signing_is_refused() {
             .unwrap_err()
             .contains("duplicate")
     );
+}
+
+/// A tar stream as the sealer writes it: `entries` in order, then the two zero blocks.
+fn tar_stream(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use weightguard::envelope::tar;
+    let mut out = Vec::new();
+    for (name, data) in entries {
+        out.extend_from_slice(&forged_tar_header(name, data.len() as u64));
+        out.extend_from_slice(data);
+        out.resize(out.len() + tar::padding(data.len() as u64), 0);
+    }
+    out.resize(out.len() + 2 * tar::BLOCK, 0);
+    out
+}
+
+/// A ustar header as the sealer writes it, but for any name up to 100 bytes, even one the sealer
+/// refuses (`../x`).
+fn forged_tar_header(name: &str, size: u64) -> [u8; 512] {
+    use weightguard::envelope::tar;
+    if let Ok(h) = tar::file_header(name, size) {
+        return h;
+    }
+    let mut h = tar::file_header(&"x".repeat(name.len()), size).unwrap();
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+/// Tar entries: names and contents, in order.
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// The entries of a tar stream the sealer wrote.
+fn tar_entries(stream: &[u8]) -> Entries {
+    use weightguard::envelope::tar::{self, Entry};
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Entry::File { name, size } =
+        tar::parse_header(stream[at..at + tar::BLOCK].try_into().unwrap()).unwrap()
+    {
+        at += tar::BLOCK;
+        let size = size as usize;
+        out.push((name, stream[at..at + size].to_vec()));
+        at += size + tar::padding(size as u64);
+    }
+    out
+}
+
+/// Payloads that no honest sealer writes, sealed under authentic claims with a manifest signed
+/// for them by the trusted key: `open` must refuse every payload that is not exactly the files
+/// its signed manifest lists, for exactly these claims, and write nothing.
+#[test]
+fn forged_payloads_under_authentic_claims_are_refused() {
+    use weightguard::envelope::{manifest, seal::seal_raw_payload};
+    let f = fixture();
+    let t = terms("DE", None);
+    let good = seal(&f, "model.age", &t);
+    let plain = plaintext(&f, &good);
+    let entries = tar_entries(&plain);
+    assert_eq!(entries.last().unwrap().0, manifest::ENTRY_NAME);
+    // The forgeries are rebuilt with the sealer's own tar layout.
+    assert_eq!(tar_stream(&entries), plain);
+    let original = manifest::verify(&entries.last().unwrap().1, &f.key.public()).unwrap();
+    let files = entries[..entries.len() - 1].to_vec();
+    let weights = files
+        .iter()
+        .position(|(n, _)| n.ends_with(".safetensors"))
+        .unwrap();
+
+    // `files` with a manifest as the sealer signs it for the claims whose digest is given.
+    type Forge = Box<dyn Fn(&str) -> Vec<u8>>;
+    let with_manifest = |files: Entries, key: SigningKey| -> Forge {
+        let original = original.clone();
+        Box::new(move |claims: &str| {
+            let mut m = original.clone();
+            m.claims_blake3 = claims.to_owned();
+            let mut list = files.clone();
+            list.push((manifest::ENTRY_NAME.into(), manifest::sign(&m, &key)));
+            tar_stream(&list)
+        })
+    };
+    let key = || SigningKey::parse(&f.key.to_secret_string()).unwrap();
+    let changed = |change: &dyn Fn(&mut Entries)| {
+        let mut list = files.clone();
+        change(&mut list);
+        list
+    };
+
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let forge = |payload: &Forge| {
+        let env = f.dir.path().join("forged.age");
+        let _ = std::fs::remove_file(&env);
+        seal_raw_payload(|c| payload(c), &env, &recipients, &f.key, &t).unwrap();
+        let out = f.dir.path().join("out");
+        let result = open(&f, &env, &out, &site("DE", &allow));
+        (result, out)
+    };
+
+    // The forging is faithful: the same files under a manifest signed for the new claims open.
+    let (result, out) = forge(&with_manifest(files.clone(), key()));
+    result.unwrap();
+    assert_same_tree(&f.model, &out);
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let edited: Forge = {
+        let (original, files, key) = (original.clone(), files.clone(), key());
+        Box::new(move |claims: &str| {
+            let mut m = original.clone();
+            m.claims_blake3 = claims.to_owned();
+            let signed = String::from_utf8(manifest::sign(&m, &key)).unwrap();
+            let altered = signed.replacen("\"size\":", "\"size\":1", 1);
+            assert_ne!(altered, signed);
+            let mut list = files.clone();
+            list.push((manifest::ENTRY_NAME.into(), altered.into_bytes()));
+            tar_stream(&list)
+        })
+    };
+    let raw = |bytes: Vec<u8>| -> Forge { Box::new(move |_: &str| bytes.clone()) };
+    let no_manifest = tar_stream(&files);
+    let mut unterminated = plain.clone();
+    unterminated.truncate(plain.len() - 1024);
+    let cases: Vec<(&str, Forge, &str)> = vec![
+        (
+            "a weight byte changed",
+            with_manifest(
+                changed(&|l| *l[weights].1.last_mut().unwrap() ^= 0x01),
+                key(),
+            ),
+            "does not match the manifest",
+        ),
+        (
+            "a file the manifest does not list",
+            with_manifest(
+                changed(&|l| l.push(("extra.bin".into(), b"smuggled".to_vec()))),
+                key(),
+            ),
+            "the manifest lists",
+        ),
+        (
+            "a listed file left out",
+            with_manifest(changed(&|l| drop(l.remove(weights))), key()),
+            "the manifest lists",
+        ),
+        (
+            "a file renamed",
+            with_manifest(changed(&|l| l[0].0.push_str(".renamed")), key()),
+            "where the manifest lists",
+        ),
+        (
+            "a path out of the output directory",
+            with_manifest(
+                changed(&|l| l.insert(0, ("../escaped.txt".into(), b"out".to_vec()))),
+                key(),
+            ),
+            "`..` path component",
+        ),
+        (
+            "a file twice",
+            with_manifest(changed(&|l| l.insert(1, l[0].clone())), key()),
+            "appears twice",
+        ),
+        (
+            "an entry after the manifest",
+            {
+                let inner = with_manifest(files.clone(), key());
+                Box::new(move |c: &str| {
+                    let mut s = inner(c);
+                    s.truncate(s.len() - 1024);
+                    s.extend(tar_stream(&[("late.txt".into(), b"late".to_vec())]));
+                    s
+                })
+            },
+            "must be last",
+        ),
+        (
+            "a manifest signed by another key",
+            with_manifest(files.clone(), SigningKey::generate().unwrap()),
+            "does not verify",
+        ),
+        ("a manifest edited after signing", edited, "does not verify"),
+        (
+            "the manifest of the original seal (other claims)",
+            raw(plain.clone()),
+            "signed for other claims",
+        ),
+        (
+            "no manifest",
+            raw(no_manifest),
+            "without the signed manifest",
+        ),
+        (
+            "no end of archive",
+            raw(unterminated),
+            "ends inside the archive",
+        ),
+        ("not a tar stream", raw(b"weights".repeat(1000)), ""),
+        ("empty", raw(Vec::new()), ""),
+    ];
+    for (name, payload, expected) in &cases {
+        let (result, out) = forge(payload);
+        let e = result.expect_err(name).to_string();
+        assert!(e.contains(expected), "{name}: {e}");
+        assert!(!out.exists(), "{name}");
+        assert!(!f.dir.path().join("escaped.txt").exists(), "{name}");
+        assert_no_partial(f.dir.path());
+    }
 }
 
 #[test]

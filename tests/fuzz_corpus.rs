@@ -54,3 +54,38 @@ fn seed_envelopes_are_intact_for_the_fuzzing_keys() {
         assert!(v.is_ok(), "{name}: {:?}", v.err());
     }
 }
+
+/// The seed payloads open when sealed: mutations of them start from a tar stream and manifest
+/// that get past every check but the manifest's signature (which binds the claims of one seal).
+#[test]
+fn seed_payloads_are_the_sealers_tar_streams() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/open_payload");
+    for (name, data) in inputs(&dir) {
+        let scratch = tempfile::tempdir().unwrap();
+        // Sealed again, the claims differ, so the manifest signed for the first seal is refused
+        // at the last check, after the whole tar stream was read and every file hashed.
+        let env = scratch.path().join("e.age");
+        fuzz_api::seal_payload(&data, &env).unwrap();
+        let ids =
+            weightguard::envelope::keys::read_identities_from(fuzz_api::FUZZ_IDENTITY.as_bytes())
+                .unwrap();
+        let allow = |_: &weightguard::envelope::Claims| Ok(());
+        let site = weightguard::envelope::Site {
+            country: fuzz_api::FUZZ_COUNTRY.into(),
+            site: Some(fuzz_api::FUZZ_SITE.into()),
+            today: fuzz_api::FUZZ_TODAY.into(),
+            policy: &allow,
+        };
+        let e = weightguard::envelope::open(
+            &env,
+            &ids,
+            Some(&fuzz_api::signer()),
+            &site,
+            &scratch.path().join("out"),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("signed for other claims"), "{name}: {e}");
+    }
+}

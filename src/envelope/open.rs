@@ -506,7 +506,10 @@ impl TarSink {
                 let pad = tar::padding(size);
                 if name == manifest::ENTRY_NAME {
                     if size > manifest::MAX_MANIFEST_BYTES {
-                        return Err(format!("manifest of {size} bytes exceeds the limit"));
+                        return Err(format!(
+                            "manifest of {size} bytes, over the limit of {} bytes",
+                            manifest::MAX_MANIFEST_BYTES
+                        ));
                     }
                     return Ok(State::Manifest {
                         left: size,

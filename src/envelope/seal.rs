@@ -59,6 +59,53 @@ pub fn seal(
     terms: &SealTerms,
     overwrite: bool,
 ) -> Result<SealReport, EnvelopeError> {
+    check_destination(output, recipients, overwrite)?;
+    let files = entries(input)?;
+    let sealed = write_envelope(
+        output,
+        recipients,
+        key,
+        terms,
+        overwrite,
+        |batcher, claims| produce(&files, claims, terms, key, batcher),
+    )?;
+    let (manifest, bytes) = sealed.filled;
+    Ok(SealReport {
+        output: output.to_owned(),
+        files: manifest.files.len(),
+        bytes,
+        envelope_bytes: sealed.envelope_bytes,
+        root: manifest.root,
+        claims: sealed.claims,
+    })
+}
+
+/// Seals the bytes `payload` returns as the envelope's entire plaintext, in place of the tar
+/// stream [`seal`] writes, under real claims and a real header; `payload` is given the digest of
+/// those claims, which a manifest must carry. Tests and the `open_payload` fuzz target use it to
+/// reach what `open` does after decryption (the tar reader, the manifest and digest checks) with
+/// plaintext that no honest sealer writes. It is not a way to seal weights: `open` refuses
+/// anything but a well-formed tar stream ending in a manifest signed by a trusted key.
+#[doc(hidden)]
+pub fn seal_raw_payload(
+    payload: impl FnOnce(&str) -> Vec<u8>,
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+) -> Result<u64, EnvelopeError> {
+    check_destination(output, recipients, false)?;
+    let sealed = write_envelope(output, recipients, key, terms, false, |batcher, claims| {
+        batcher.push(&payload(claims))
+    })?;
+    Ok(sealed.envelope_bytes)
+}
+
+fn check_destination(
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    overwrite: bool,
+) -> Result<(), EnvelopeError> {
     if recipients.is_empty() {
         return Err(EnvelopeError::Keys {
             what: "no recipients: name at least one with --recipient".into(),
@@ -69,8 +116,28 @@ pub fn seal(
             path: output.to_owned(),
         });
     }
-    let files = entries(input)?;
+    Ok(())
+}
 
+/// What [`write_envelope`] wrote.
+struct Sealed<T> {
+    claims: Claims,
+    envelope_bytes: u64,
+    /// What the plaintext producer returned.
+    filled: T,
+}
+
+/// Writes the envelope `output`: a fresh file key wrapped for every recipient, the claims
+/// stanza signed by `key`, the header MAC, then the plaintext that `fill` pushes into the
+/// batcher (given the claims digest the manifest must bind), encrypted on all cores.
+fn write_envelope<T>(
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+    overwrite: bool,
+    fill: impl FnOnce(&mut Batcher, &str) -> Result<T, EnvelopeError>,
+) -> Result<Sealed<T>, EnvelopeError> {
     let rng = SystemRandom::new();
     let mut key_bytes = [0u8; 16];
     let mut nonce = [0u8; NONCE_LEN];
@@ -193,7 +260,17 @@ pub fn seal(
         }));
     }
     drop(free_tx);
-    let produced = produce(&files, &claims_digest, terms, key, &tx, &free_rx);
+    let mut batcher = Batcher {
+        buf: Vec::with_capacity(BATCH),
+        filled: 0,
+        next: 0,
+        tx: &tx,
+        free: &free_rx,
+    };
+    let produced = fill(&mut batcher, &claims_digest).and_then(|filled| {
+        batcher.finish()?;
+        Ok(filled)
+    });
     drop(tx);
     let mut written = Ok(base);
     for h in handles {
@@ -206,7 +283,7 @@ pub fn seal(
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
     }
-    let (manifest, bytes) = produced?;
+    let filled = produced?;
     let written = written?;
     out_file.sync_all().map_err(EnvelopeError::io(tmp.path()))?;
     if overwrite {
@@ -216,13 +293,10 @@ pub fn seal(
         tmp.persist_noclobber(output)
             .map_err(|e| EnvelopeError::io(output)(e.error))?;
     }
-    Ok(SealReport {
-        output: output.to_owned(),
-        files: manifest.files.len(),
-        bytes,
-        envelope_bytes: written,
-        root: manifest.root,
+    Ok(Sealed {
         claims,
+        envelope_bytes: written,
+        filled,
     })
 }
 
@@ -301,22 +375,14 @@ fn entries(input: &Path) -> Result<Vec<Entry>, EnvelopeError> {
     Ok(out)
 }
 
-/// Fills batches of tar plaintext and sends them to the writer; returns the manifest.
+/// Fills batches with the tar stream of `files` and the signed manifest; returns the manifest.
 fn produce(
     files: &[Entry],
     claims_digest: &str,
     terms: &SealTerms,
     key: &SigningKey,
-    tx: &mpsc::SyncSender<(u64, Vec<u8>, bool)>,
-    free: &mpsc::Receiver<Vec<u8>>,
+    batcher: &mut Batcher,
 ) -> Result<(Manifest, u64), EnvelopeError> {
-    let mut batcher = Batcher {
-        buf: Vec::with_capacity(BATCH),
-        filled: 0,
-        next: 0,
-        tx,
-        free,
-    };
     let mut entries = Vec::with_capacity(files.len());
     let mut bytes = 0u64;
     for f in files {
@@ -371,7 +437,6 @@ fn produce(
     batcher.push(&signed)?;
     batcher.push(&vec![0u8; tar::padding(signed.len() as u64)])?;
     batcher.push(&[0u8; 2 * tar::BLOCK])?;
-    batcher.finish()?;
     Ok((manifest, bytes))
 }
 
@@ -448,7 +513,7 @@ impl Batcher<'_> {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<(), EnvelopeError> {
+    fn finish(&mut self) -> Result<(), EnvelopeError> {
         let last = std::mem::take(&mut self.buf);
         self.tx
             .send((self.next, last, true))
