@@ -385,8 +385,8 @@ fn manifest_over_max_manifest_bytes() {
 // ---- training records, policies, licences (read by the CLI) ----
 
 #[test]
-fn record_policy_and_licences_over_their_limits() {
-    use weightguard::compute::record::MAX_RECORD_BYTES;
+fn record_policy_licences_and_accelerators_over_their_limits() {
+    use weightguard::compute::{accelerators::MAX_ACCELERATORS_BYTES, record::MAX_RECORD_BYTES};
     use weightguard::policy::{format::MAX_POLICY_BYTES, licences::MAX_LICENCES_BYTES};
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
@@ -403,6 +403,12 @@ fn record_policy_and_licences_over_their_limits() {
     let record = sparse(dir.path(), "r.toml", b"#", MAX_RECORD_BYTES as u64 + 1);
     let policy = sparse(dir.path(), "p.toml", b"#", MAX_POLICY_BYTES as u64 + 1);
     let licences = sparse(dir.path(), "l.toml", b"#", MAX_LICENCES_BYTES as u64 + 1);
+    let table = sparse(
+        dir.path(),
+        "a.toml",
+        b"#",
+        MAX_ACCELERATORS_BYTES as u64 + 1,
+    );
     for (args, limit) in [
         (
             vec!["estimate", m, "--training-record", record.to_str().unwrap()],
@@ -418,6 +424,13 @@ fn record_policy_and_licences_over_their_limits() {
                 .chain(["--licenses", licences.to_str().unwrap()])
                 .collect(),
             MAX_LICENCES_BYTES,
+        ),
+        (
+            vec!["classify", m, "--tokens", "1e12", "--accelerators"]
+                .into_iter()
+                .chain([table.to_str().unwrap()])
+                .collect(),
+            MAX_ACCELERATORS_BYTES,
         ),
     ] {
         let o = weightguard(&args);

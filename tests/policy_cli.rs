@@ -134,3 +134,48 @@ fn policy_list_show_validate() {
         "{err}"
     );
 }
+
+/// A lab's own accelerator table reaches every command that estimates: classify, gate and seal
+/// decide on the same figure `estimate` shows.
+#[test]
+fn a_custom_accelerator_table_is_used_by_classify_and_gate() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model(
+        d.path(),
+        "[stage.hardware]\naccelerator = \"acme-npu\"\nhours = 1e8\nutilization = 0.4",
+    );
+    let table = d.path().join("accelerators.toml");
+    std::fs::write(
+        &table,
+        "version = \"acme-1\"\n[[accelerator]]\nname = \"acme-npu\"\ntflops = { bf16 = 2000.0 }\nsource = \"acme datasheet\"\n",
+    )
+    .unwrap();
+    let t = table.to_str().unwrap();
+    let at = ["--as-of", "2026-07-23", "--json"];
+    let o = weightguard(&[&["estimate", &m, "--accelerators", t], &at[2..]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // 1e8 h × 3600 s × 2000 TFLOP/s × 0.4 = 2.88e26
+    let point = e["training_operations"]["estimate"].as_f64().unwrap();
+    assert!((point / 2.88e26 - 1.0).abs() < 1e-9, "{e}");
+
+    let o = weightguard(&[&["classify", &m, "--accelerators", t], &at[..]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["decision"], "controlled", "{c}");
+    assert_eq!(c["training_operations"]["estimate"].as_f64(), Some(point));
+
+    let o = weightguard(
+        &[
+            &["gate", &m, "--destination", "CN", "--accelerators", t],
+            &at[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+
+    // Without the table the chip is unknown, and the tool says so rather than guessing.
+    let o = weightguard(&[&["classify", &m], &at[..]].concat());
+    assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stderr(&o).contains("acme-npu") || stdout(&o).contains("acme-npu"));
+}

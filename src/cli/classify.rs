@@ -2,7 +2,7 @@
 //! [--as-of DATE] [--json]`: is this model's weights export-controlled?
 
 use super::Exit;
-use super::inputs::{self, Failure, ModelArgs, parse_count, parse_date};
+use super::inputs::{self, Failure, TrainingArgs, parse_date};
 use super::render::{self, Style};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -15,12 +15,8 @@ use weightguard::policy::{self, Classification, Classified, Date, Reason};
 pub struct Args {
     /// A model directory, a weights file, or a bare config.json.
     path: PathBuf,
-    /// Training record (TOML); default: training-record.toml beside the weights.
-    #[arg(long, value_name = "FILE")]
-    training_record: Option<PathBuf>,
-    /// Training tokens (e.g. 15.6e12 or 15.6T), when there is no training record.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    tokens: Option<f64>,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Policy: a built-in id (`weightguard policy list`) or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -78,13 +74,8 @@ pub fn exit(c: Classification) -> Exit {
 fn evaluate(args: &Args) -> Result<(Classified, Option<PathBuf>), Failure> {
     let policy = inputs::read_policy(&args.policy)?;
     let (est, record) = inputs::estimate(
-        &ModelArgs {
-            path: &args.path,
-            training_record: args.training_record.as_deref(),
-            tokens: args.tokens,
-            accelerators: None,
-            disagreement_factor: 2.0,
-        },
+        &args.path,
+        &args.training,
         Some(policy.data.threshold.operations),
     )?;
     let as_of = args.as_of.unwrap_or_else(Date::today_utc);

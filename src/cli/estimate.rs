@@ -2,7 +2,7 @@
 //! training operations, with the range and the method trail.
 
 use super::Exit;
-use super::inputs::{self, Failure, ModelArgs, parse_count};
+use super::inputs::{self, Failure, TrainingArgs};
 use super::render::{self, Style, count, grouped};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -16,18 +16,8 @@ use weightguard::policy;
 pub struct Args {
     /// A model directory, a weights file, or a bare config.json.
     path: PathBuf,
-    /// Training record (TOML); default: training-record.toml beside the weights.
-    #[arg(long, value_name = "FILE")]
-    training_record: Option<PathBuf>,
-    /// Training tokens (e.g. 15.6e12 or 15.6T), when there is no training record.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    tokens: Option<f64>,
-    /// Accelerator table (TOML) instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    accelerators: Option<PathBuf>,
-    /// Warn when two methods for one stage differ by more than this factor.
-    #[arg(long, default_value_t = 2.0, value_name = "FACTOR")]
-    disagreement_factor: f64,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Policy whose threshold to compare against: a built-in id or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -75,13 +65,8 @@ pub fn run(args: &Args) -> Exit {
 fn estimate(args: &Args) -> Result<(Estimate, Option<PathBuf>), Failure> {
     let policy = inputs::read_policy(&args.policy)?;
     inputs::estimate(
-        &ModelArgs {
-            path: &args.path,
-            training_record: args.training_record.as_deref(),
-            tokens: args.tokens,
-            accelerators: args.accelerators.as_deref(),
-            disagreement_factor: args.disagreement_factor,
-        },
+        &args.path,
+        &args.training,
         Some(policy.data.threshold.operations),
     )
 }

@@ -3,7 +3,7 @@
 
 use super::Exit;
 use super::classify::{headline, operations, reasons, status_line};
-use super::inputs::{self, Failure, ModelArgs, parse_count, parse_country, parse_date};
+use super::inputs::{self, Failure, TrainingArgs, parse_country, parse_date};
 use super::render::{self, Style};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -25,12 +25,8 @@ pub struct Args {
     /// Licences file (TOML, `[[license]]` tables) held for this transfer.
     #[arg(long, value_name = "FILE")]
     licenses: Option<PathBuf>,
-    /// Training record (TOML); default: training-record.toml beside the weights.
-    #[arg(long, value_name = "FILE")]
-    training_record: Option<PathBuf>,
-    /// Training tokens (e.g. 15.6e12 or 15.6T), when there is no training record.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    tokens: Option<f64>,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Policy: a built-in id (`weightguard policy list`) or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -101,8 +97,7 @@ fn evaluate(args: &Args) -> Result<(GateDecision, Option<PathBuf>), Failure> {
         destination: &args.destination,
         holder_hq: args.holder_hq.as_deref(),
         licenses: args.licenses.as_deref(),
-        training_record: args.training_record.as_deref(),
-        tokens: args.tokens,
+        training: &args.training,
         policy: &args.policy,
         as_of: args.as_of,
     })?;
@@ -115,8 +110,7 @@ pub struct Request<'a> {
     pub destination: &'a str,
     pub holder_hq: Option<&'a str>,
     pub licenses: Option<&'a Path>,
-    pub training_record: Option<&'a Path>,
-    pub tokens: Option<f64>,
+    pub training: &'a TrainingArgs,
     pub policy: &'a str,
     pub as_of: Option<Date>,
 }
@@ -128,16 +122,8 @@ pub fn decide(r: &Request) -> Result<(GateDecision, Option<PathBuf>, policy::Pol
         Some(p) => inputs::read_licences(p)?,
         None => vec![],
     };
-    let (est, record) = inputs::estimate(
-        &ModelArgs {
-            path: r.path,
-            training_record: r.training_record,
-            tokens: r.tokens,
-            accelerators: None,
-            disagreement_factor: 2.0,
-        },
-        Some(policy.data.threshold.operations),
-    )?;
+    let (est, record) =
+        inputs::estimate(r.path, r.training, Some(policy.data.threshold.operations))?;
     let as_of = r.as_of.unwrap_or_else(Date::today_utc);
     let g = policy::gate(
         &policy,

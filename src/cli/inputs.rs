@@ -1,5 +1,5 @@
-//! Inputs shared by estimate, classify and gate: the model, its training record, the policy,
-//! the date, counts. Each loader returns a [`Failure`] (message, hint) the command renders.
+//! Inputs shared by estimate, classify, gate and seal: the model, its training record, the
+//! accelerator table, the policy, the date, counts. Each loader returns a [`Failure`] (message, hint) the command renders.
 
 use std::path::{Path, PathBuf};
 use weightguard::artifact::{self, Artifact, ModelConfig, read::MeteredFile};
@@ -127,41 +127,61 @@ pub fn read_licences(path: &Path) -> Result<Vec<policy::Licence>, Failure> {
     })
 }
 
-/// What the estimate needs from the command line.
-pub struct ModelArgs<'a> {
-    pub path: &'a Path,
-    pub training_record: Option<&'a Path>,
+/// What is known of the model's training: the options every command that estimates compute
+/// takes, so that `estimate`, `classify`, `gate` and `seal` reach the same figure from the same
+/// inputs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainingArgs {
+    /// Training record (TOML); default: training-record.toml beside the weights.
+    #[arg(long, value_name = "FILE")]
+    pub training_record: Option<PathBuf>,
+    /// Training tokens (e.g. 15.6e12 or 15.6T), when there is no training record.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub tokens: Option<f64>,
-    pub accelerators: Option<&'a Path>,
+    /// Accelerator table (TOML) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub accelerators: Option<PathBuf>,
+    /// Warn when two methods for one stage differ by more than this factor.
+    #[arg(long, default_value_t = 2.0, value_name = "FACTOR")]
     pub disagreement_factor: f64,
 }
 
-/// Loads the model and its record and estimates; returns the estimate and the record used.
+/// Loads the model at `path`, its record and the accelerator table, and estimates; returns the
+/// estimate and the record used.
 pub fn estimate(
-    args: &ModelArgs,
+    path: &Path,
+    training: &TrainingArgs,
     threshold: Option<f64>,
 ) -> Result<(Estimate, Option<PathBuf>), Failure> {
-    let (artifact, config) = load(args.path)?;
-    let record_path = record_path(args.path, args.training_record);
+    let (artifact, config) = load(path)?;
+    let record_path = record_path(path, training.training_record.as_deref());
     let record = match &record_path {
         Some(p) => Some(read_record(p)?),
         None => None,
     };
-    let accelerators = match args.accelerators {
+    let accelerators = match &training.accelerators {
         None => AcceleratorTable::builtin(),
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
-            AcceleratorTable::parse(&text).map_err(|e| (format!("{}: {e}", p.display()), None))?
+            let text = read_text(
+                p,
+                "accelerator table",
+                compute::accelerators::MAX_ACCELERATORS_BYTES,
+            )?;
+            AcceleratorTable::parse(&text).map_err(|e| {
+                (
+                    format!("{}: {e}", p.display()),
+                    Some("the accelerator table format is policies/accelerators.toml"),
+                )
+            })?
         }
     };
     let est = compute::estimate(&EstimateInput {
         artifact: artifact.as_ref(),
         config: config.as_ref(),
         record: record.as_ref(),
-        tokens: args.tokens,
+        tokens: training.tokens,
         accelerators: &accelerators,
-        disagreement_factor: args.disagreement_factor,
+        disagreement_factor: training.disagreement_factor,
         threshold,
     })
     .map_err(|e| (e.to_string(), None))?;

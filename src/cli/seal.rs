@@ -3,7 +3,7 @@
 
 use super::Exit;
 use super::gate::{self, Request};
-use super::inputs::{parse_count, parse_country, parse_date};
+use super::inputs::{TrainingArgs, parse_country, parse_date};
 use super::render::{self, Style, bytes};
 use std::path::PathBuf;
 use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey, keys};
@@ -43,12 +43,8 @@ pub struct Args {
     /// Last day the envelope may be opened (YYYY-MM-DD, UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     expires: Option<Date>,
-    /// Training record (TOML); default: training-record.toml beside the weights.
-    #[arg(long, value_name = "FILE")]
-    training_record: Option<PathBuf>,
-    /// Training tokens, when there is no training record.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    tokens: Option<f64>,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Policy: a built-in id or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -68,8 +64,7 @@ pub fn run(args: &Args) -> Exit {
         destination: &args.destination,
         holder_hq: args.holder_hq.as_deref(),
         licenses: args.licenses.as_deref(),
-        training_record: args.training_record.as_deref(),
-        tokens: args.tokens,
+        training: &args.training,
         policy: &args.policy,
         as_of: None,
     });

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 /// The table shipped with weightguard, embedded at build time.
 pub const BUILTIN: &str = include_str!("../../policies/accelerators.toml");
 
+/// Largest accelerator table accepted (the built-in one is a few KB).
+pub const MAX_ACCELERATORS_BYTES: usize = 1024 * 1024;
+
 /// A table of accelerators.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +33,12 @@ pub struct Accelerator {
 impl AcceleratorTable {
     /// Parses a table; every figure must be a positive finite number.
     pub fn parse(text: &str) -> Result<AcceleratorTable, String> {
+        if text.len() > MAX_ACCELERATORS_BYTES {
+            return Err(format!(
+                "{} bytes, over the limit of {MAX_ACCELERATORS_BYTES}",
+                text.len()
+            ));
+        }
         let table: AcceleratorTable = toml::from_str(text).map_err(|e| e.to_string())?;
         for a in &table.accelerators {
             for (precision, v) in &a.tflops {
