@@ -51,6 +51,8 @@ time_one() {
 # Envelopes to open, made once.
 envs=$out/../wg-bench-envelopes
 mkdir -p "$envs"
+# Several GB each: removed however the run ends (tmpfs holds them in memory).
+trap 'rm -rf "$out" "$envs"' EXIT
 "$wg" seal "$model" -r "$recipient" --destination DE --signing-key "$keys/signing.key" \
   -o "$envs/model.wg.age" --tokens 1e12 --force >/dev/null
 age -r "$recipient" -o "$envs/model.age" "$file"

@@ -260,13 +260,7 @@ fn write_envelope<T>(
         }));
     }
     drop(free_tx);
-    let mut batcher = Batcher {
-        buf: Vec::with_capacity(BATCH),
-        filled: 0,
-        next: 0,
-        tx: &tx,
-        free: &free_rx,
-    };
+    let mut batcher = Batcher::new(&tx, &free_rx);
     let produced = fill(&mut batcher, &claims_digest).and_then(|filled| {
         batcher.finish()?;
         Ok(filled)
@@ -459,25 +453,38 @@ pub fn root_of(files: &[manifest::FileEntry]) -> Option<String> {
 }
 
 /// Batches of exactly `BATCH` bytes, except the last; a full batch is sent only once more bytes
-/// follow it, so the writer always knows which batch is final.
+/// follow it, so the writer always knows which batch is final. Buffers stay `BATCH` long and are
+/// recycled from the workers, so no byte is zeroed or allocated per batch: only `len` moves.
 struct Batcher<'a> {
+    /// Always `BATCH` long; the first `len` bytes are the batch.
     buf: Vec<u8>,
-    /// Bytes of `buf` in use when [`Batcher::spare`] handed out the rest.
-    filled: usize,
+    len: usize,
     /// Index of the next batch sent.
     next: u64,
     tx: &'a mpsc::SyncSender<(u64, Vec<u8>, bool)>,
     free: &'a mpsc::Receiver<Vec<u8>>,
 }
 
-impl Batcher<'_> {
+impl<'a> Batcher<'a> {
+    fn new(
+        tx: &'a mpsc::SyncSender<(u64, Vec<u8>, bool)>,
+        free: &'a mpsc::Receiver<Vec<u8>>,
+    ) -> Batcher<'a> {
+        Batcher {
+            buf: vec![0; BATCH],
+            len: 0,
+            next: 0,
+            tx,
+            free,
+        }
+    }
+
     fn send_full(&mut self) -> Result<(), EnvelopeError> {
-        let next = self
-            .free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let mut next = self.free.try_recv().unwrap_or_default();
+        // A recycled buffer is full-length already; a new one is zeroed once, here.
+        next.resize(BATCH, 0);
         let full = std::mem::replace(&mut self.buf, next);
-        self.buf.clear();
+        self.len = 0;
         self.next += 1;
         self.tx
             .send((self.next - 1, full, false))
@@ -486,35 +493,34 @@ impl Batcher<'_> {
             })
     }
 
-    /// The free space of the current batch (sending it first if it is full).
+    /// The free space of the current batch (sending it first if it is full), to be read into;
+    /// [`Batcher::commit`] then keeps what was read.
     fn spare(&mut self) -> Result<&mut [u8], EnvelopeError> {
-        if self.buf.len() == BATCH {
+        if self.len == BATCH {
             self.send_full()?;
         }
-        self.filled = self.buf.len();
-        self.buf.resize(BATCH, 0);
-        Ok(&mut self.buf[self.filled..])
+        Ok(&mut self.buf[self.len..])
     }
 
     /// Keeps the first `n` bytes of the space [`Batcher::spare`] returned.
     fn commit(&mut self, n: usize) {
-        self.buf.truncate(self.filled + n);
+        self.len = (self.len + n).min(BATCH);
     }
 
     fn push(&mut self, mut bytes: &[u8]) -> Result<(), EnvelopeError> {
         while !bytes.is_empty() {
-            if self.buf.len() == BATCH {
-                self.send_full()?;
-            }
-            let take = bytes.len().min(BATCH - self.buf.len());
-            self.buf.extend_from_slice(&bytes[..take]);
+            let spare = self.spare()?;
+            let take = bytes.len().min(spare.len());
+            spare[..take].copy_from_slice(&bytes[..take]);
+            self.commit(take);
             bytes = &bytes[take..];
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), EnvelopeError> {
-        let last = std::mem::take(&mut self.buf);
+        let mut last = std::mem::take(&mut self.buf);
+        last.truncate(self.len);
         self.tx
             .send((self.next, last, true))
             .map_err(|_| EnvelopeError::Keys {
