@@ -49,7 +49,7 @@ time_one() {
   rss[$name]=$m
 }
 # Envelopes to open, made once.
-envs=$out/../wg-bench-envelopes
+envs=$(dirname "$out")/wg-bench-envelopes
 mkdir -p "$envs"
 # Several GB each: removed however the run ends (tmpfs holds them in memory).
 trap 'rm -rf "$out" "$envs"' EXIT
