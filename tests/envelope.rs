@@ -490,6 +490,17 @@ fn forged_payloads_under_authentic_claims_are_refused() {
             "does not match the manifest",
         ),
         (
+            "a byte changed in a file checked whole",
+            with_manifest(
+                changed(&|l| {
+                    let side = l.iter_mut().find(|(n, _)| n == "tokenizer.json").unwrap();
+                    side.1[0] ^= 0x01;
+                }),
+                key(),
+            ),
+            "`tokenizer.json`: digest does not match the manifest",
+        ),
+        (
             "a file the manifest does not list",
             with_manifest(
                 changed(&|l| l.push(("extra.bin".into(), b"smuggled".to_vec()))),

@@ -380,3 +380,72 @@ fn zip_that_is_no_checkpoint_gets_a_whole_file_digest() {
     assert_eq!(f["segments"], serde_json::json!([]));
     assert_eq!(report["root"], Value::Null);
 }
+
+/// GGUF and PyTorch checkpoints in an envelope carry the same per-tensor digests as `hash`: the
+/// model root that `seal` and `open` report equals the reference's root. (`open` checks these
+/// files by their whole-file digest: `tests/envelope.rs` refuses a changed byte in one.)
+#[test]
+fn envelopes_of_gguf_and_pytorch_carry_their_tensor_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = d.join("keys");
+    let k = |f: &str| keys.join(f).display().to_string();
+    let o = weightguard(&["keygen", "--out", keys.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (name, kind) in [("gguf", "gguf"), ("zip", "zip"), ("legacy", "legacy")] {
+        let model = d.join(format!("model-{name}"));
+        std::fs::create_dir(&model).unwrap();
+        let (file, exp) = match kind {
+            "gguf" => write_gguf(&model, "model.gguf", 32, false),
+            _ => write_torch(&model, "pytorch_model.bin", kind),
+        };
+        std::fs::write(model.join("notes.txt"), b"side file\n").unwrap();
+        let env = d.join(format!("{name}.age"));
+        let o = weightguard(&[
+            "seal",
+            model.to_str().unwrap(),
+            "-r",
+            &k("recipient.txt"),
+            "--destination",
+            "DE",
+            "--signing-key",
+            &k("signing.key"),
+            "-o",
+            env.to_str().unwrap(),
+            "--tokens",
+            "1e12",
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let sealed: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(sealed["root"], exp["root"], "{name}: seal's root");
+        assert_eq!(
+            hash_json(&model, &[])["root"],
+            exp["root"],
+            "{name}: hash's root"
+        );
+
+        let out = d.join(format!("opened-{name}"));
+        let open = |env: &Path, out: &Path| {
+            weightguard(&[
+                "open",
+                env.to_str().unwrap(),
+                "-i",
+                &k("identity.txt"),
+                "--signer",
+                &k("signing.pub"),
+                "--site-country",
+                "DE",
+                "-o",
+                out.to_str().unwrap(),
+                "--json",
+            ])
+        };
+        let o = open(&env, &out);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let opened: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(opened["root"], exp["root"], "{name}: open's root");
+        let back = out.join(file.file_name().unwrap());
+        assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&file).unwrap());
+    }
+}

@@ -260,17 +260,8 @@ pub fn hash_file(
     let large = size >= LARGE_FILE;
     // Parsed after the file was opened and its metadata taken, so a change in between is caught
     // by `check_unchanged` below.
-    let layout = layout(path, size)?;
-    let weights = layout.is_some();
-    let (ends, spans) = match &layout {
-        Some(l) => (
-            l.segments.iter().map(|s| s.2 + s.3).collect(),
-            l.spans.clone(),
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
-    let mut hasher =
-        SegmentHasher::new(ends, opts.whole_file || !weights, large).with_spans(&spans);
+    let mut fed = FedFileDigest::new(path, size, opts.whole_file)?;
+    let hasher = &mut fed.hasher;
 
     let mapped = if large && opts.read == ReadMode::Auto {
         mmap::map(&file, size).map_err(io)?
@@ -294,74 +285,137 @@ pub fn hash_file(
             ReadPath::Mmap
         }
         None if large => {
-            buffered::hash_large(&file, path, size, &mut hasher, progress)?;
+            buffered::hash_large(&file, path, size, hasher, progress)?;
             ReadPath::Buffered
         }
         None => {
-            buffered::hash_small(&file, path, size, &mut hasher, progress)?;
+            buffered::hash_small(&file, path, size, hasher, progress)?;
             ReadPath::Buffered
         }
     };
     check_unchanged(path, &file, &before)?;
+    fed.finish(read)
+}
 
-    let (segment_digests, whole, span_digests) =
-        hasher.finish_with_spans().ok_or(DigestError::Truncated {
+/// One file's digests from bytes the caller reads and feeds in order: the same layout,
+/// segments, tensors and whole-file digest as [`hash_file`]. Sealing uses it to hash each byte
+/// it reads for encryption, so GGUF and PyTorch files get the same per-tensor digests in an
+/// envelope's manifest as `weightguard hash` prints.
+pub struct FedFileDigest {
+    path: std::path::PathBuf,
+    size: u64,
+    layout: Option<Layout>,
+    hasher: SegmentHasher,
+}
+
+impl FedFileDigest {
+    /// Reads the format of the `size`-byte file at `path` from its content and, for a weight
+    /// file, parses its headers (only those) into segments. A file whose content claims a weight
+    /// format but does not parse is an error naming it. `whole_file`: a whole-file digest for
+    /// weight files too (other files always get one).
+    pub fn new(path: &Path, size: u64, whole_file: bool) -> Result<FedFileDigest, DigestError> {
+        let layout = layout(path, size)?;
+        let (ends, spans) = match &layout {
+            Some(l) => (
+                l.segments.iter().map(|s| s.2 + s.3).collect(),
+                l.spans.clone(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let whole = whole_file || layout.is_none();
+        let hasher = SegmentHasher::new(ends, whole, size >= LARGE_FILE).with_spans(&spans);
+        Ok(FedFileDigest {
             path: path.to_owned(),
-            offset: size,
-            expected: size,
-        })?;
-    let mut digest = FileDigest {
-        path: path.to_owned(),
-        size,
-        kind: FileKind::Other,
-        read,
-        blake3: whole.map(Into::into),
-        header: None,
-        tensors: Vec::new(),
-        segments: Vec::new(),
-    };
-    let Some(layout) = layout else {
-        return Ok(digest);
-    };
-    digest.kind = layout.kind;
-    digest.segments = layout
-        .segments
-        .into_iter()
-        .zip(&segment_digests)
-        .map(|((kind, name, offset, len), d)| SegmentDigest {
-            kind,
-            name,
-            offset,
-            len,
-            blake3: (*d).into(),
+            size,
+            layout,
+            hasher,
         })
-        .collect();
-    digest.header = digest
-        .segments
-        .first()
-        .filter(|s| s.kind == SegmentKind::Header)
-        .map(|s| RangeDigest {
-            offset: s.offset,
-            len: s.len,
-            blake3: s.blake3,
-        });
-    digest.tensors = layout
-        .tensors
-        .into_iter()
-        .map(|t| TensorDigest {
-            blake3: match t.source {
-                Source::Segment(i) => segment_digests[i].into(),
-                Source::Span(i) => span_digests[i].into(),
-            },
-            name: t.name,
-            dtype: t.dtype,
-            shape: t.shape,
-            offset: t.offset,
-            len: t.len,
-            storage: t.storage,
-        })
-        .collect();
-    Ok(digest)
+    }
+
+    /// What the file was recognised as.
+    pub fn kind(&self) -> FileKind {
+        self.layout.as_ref().map_or(FileKind::Other, |l| l.kind)
+    }
+
+    /// The file's next bytes.
+    pub fn feed(&mut self, buf: &[u8]) {
+        self.hasher.feed(buf);
+    }
+
+    /// The digests, once exactly `size` bytes were fed.
+    pub fn finish(self, read: ReadPath) -> Result<FileDigest, DigestError> {
+        let FedFileDigest {
+            path,
+            size,
+            layout,
+            hasher,
+        } = self;
+        if hasher.position() != size {
+            return Err(DigestError::Truncated {
+                path,
+                offset: hasher.position(),
+                expected: size,
+            });
+        }
+        let (segment_digests, whole, span_digests) =
+            hasher.finish_with_spans().ok_or(DigestError::Truncated {
+                path: path.clone(),
+                offset: size,
+                expected: size,
+            })?;
+        let mut digest = FileDigest {
+            path,
+            size,
+            kind: FileKind::Other,
+            read,
+            blake3: whole.map(Into::into),
+            header: None,
+            tensors: Vec::new(),
+            segments: Vec::new(),
+        };
+        let Some(layout) = layout else {
+            return Ok(digest);
+        };
+        digest.kind = layout.kind;
+        digest.segments = layout
+            .segments
+            .into_iter()
+            .zip(&segment_digests)
+            .map(|((kind, name, offset, len), d)| SegmentDigest {
+                kind,
+                name,
+                offset,
+                len,
+                blake3: (*d).into(),
+            })
+            .collect();
+        digest.header = digest
+            .segments
+            .first()
+            .filter(|s| s.kind == SegmentKind::Header)
+            .map(|s| RangeDigest {
+                offset: s.offset,
+                len: s.len,
+                blake3: s.blake3,
+            });
+        digest.tensors = layout
+            .tensors
+            .into_iter()
+            .map(|t| TensorDigest {
+                blake3: match t.source {
+                    Source::Segment(i) => segment_digests[i].into(),
+                    Source::Span(i) => span_digests[i].into(),
+                },
+                name: t.name,
+                dtype: t.dtype,
+                shape: t.shape,
+                offset: t.offset,
+                len: t.len,
+                storage: t.storage,
+            })
+            .collect();
+        Ok(digest)
+    }
 }
 
 /// Fails if the file's length or modification time changed while it was read, or the path now

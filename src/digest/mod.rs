@@ -25,7 +25,9 @@ pub mod root;
 mod segment;
 pub(crate) use segment::SegmentHasher;
 
-pub use engine::{LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target};
+pub use engine::{
+    FedFileDigest, LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target,
+};
 pub use error::DigestError;
 pub use plan::{PlannedFile, Target, plan};
 pub use report::{

@@ -1,11 +1,19 @@
-//! Digests of one file as its bytes stream past, the same way when sealing (reading the files)
-//! and when opening (writing them): a weight file (`*.safetensors`) gets its header digest and
-//! one per tensor, any other file a whole-file digest. Every byte is hashed once.
+//! Digests of one file as its bytes stream past, when sealing (reading the files) and when
+//! opening (writing them). Every byte is hashed once.
+//!
+//! - A safetensors file (`*.safetensors`) gets its header digest and one per tensor, on both
+//!   sides: its header arrives first, so opening can cut it the same way as it streams.
+//! - A GGUF or PyTorch file gets, when sealing, a whole-file digest and its header and
+//!   per-tensor digests exactly as `weightguard hash` computes them (its layout is parsed from
+//!   the file on disk). Opening cannot cut it while streaming (a zip's directory comes last), so
+//!   it checks the whole-file digest; the tensor digests are the sealer's signed statement about
+//!   those same, verified, bytes.
+//! - Any other file gets a whole-file digest.
 
 use super::manifest::{FileEntry, Segment, TensorEntry};
 use crate::artifact::limits::MAX_SAFETENSORS_HEADER_BYTES;
 use crate::artifact::safetensors::{HeaderTensor, parse_header};
-use crate::digest::SegmentHasher;
+use crate::digest::{FedFileDigest, FileKind, ReadPath, SegmentHasher};
 use std::path::Path;
 
 /// Whether a file gets per-tensor digests: the same rule `weightguard hash` applies.
@@ -15,6 +23,8 @@ pub fn is_weight_file(name: &str) -> bool {
 
 enum State {
     Whole(Box<blake3::Hasher>),
+    /// A GGUF or PyTorch file being sealed, cut by its layout on disk.
+    Fed(Box<FedFileDigest>),
     /// A weight file whose header is still arriving.
     Prefix(Vec<u8>),
     Segments {
@@ -47,9 +57,35 @@ impl FileHasher {
         }
     }
 
+    /// For sealing the file at `path`: as [`FileHasher::new`], and a GGUF or PyTorch file
+    /// (recognised by content) gets its header and per-tensor digests as well as the whole-file
+    /// one. A file whose content claims a weight format but does not parse is an error.
+    pub fn for_sealing(path: &Path, name: &str, size: u64) -> Result<FileHasher, String> {
+        if is_weight_file(name) {
+            return Ok(FileHasher::new(name, size));
+        }
+        let fed = FedFileDigest::new(path, size, true).map_err(|e| e.to_string())?;
+        let state = match fed.kind() {
+            FileKind::Gguf | FileKind::Pytorch | FileKind::PytorchLegacy => {
+                State::Fed(Box::new(fed))
+            }
+            // Safetensors content under another name is hashed whole, as opening will.
+            FileKind::Safetensors | FileKind::Other => {
+                State::Whole(Box::new(blake3::Hasher::new()))
+            }
+        };
+        Ok(FileHasher {
+            name: name.to_owned(),
+            size,
+            fed: 0,
+            state,
+        })
+    }
+
     pub fn feed(&mut self, buf: &[u8]) -> Result<(), String> {
         self.fed += buf.len() as u64;
         match &mut self.state {
+            State::Fed(d) => d.feed(buf),
             State::Whole(h) => {
                 if buf.len() >= 1 << 20 {
                     h.update_rayon(buf);
@@ -109,6 +145,27 @@ impl FileHasher {
         };
         match self.state {
             State::Whole(h) => entry.blake3 = Some(h.finalize().to_hex().to_string()),
+            State::Fed(d) => {
+                let d = d.finish(ReadPath::Buffered).map_err(|e| e.to_string())?;
+                entry.blake3 = d.blake3.map(|b| b.to_string());
+                entry.header = d.header.map(|h| Segment {
+                    offset: h.offset,
+                    len: h.len,
+                    blake3: h.blake3.to_string(),
+                });
+                entry.tensors = d
+                    .tensors
+                    .into_iter()
+                    .map(|t| TensorEntry {
+                        name: t.name,
+                        dtype: t.dtype.name(),
+                        shape: t.shape,
+                        offset: t.offset,
+                        len: t.len,
+                        blake3: t.blake3.to_string(),
+                    })
+                    .collect();
+            }
             State::Prefix(_) => {
                 return Err(format!("{}: ends inside its safetensors header", self.name));
             }

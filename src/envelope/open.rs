@@ -256,6 +256,18 @@ fn compare(path: &Path, expected: &[FileEntry], found: &[FileEntry]) -> Result<(
                 f.path, f.size, e.path, e.size
             )));
         }
+        if f.header.is_none() && f.tensors.is_empty() {
+            // Hashed whole while streaming (anything but safetensors): the whole-file digest
+            // must be in the manifest and match. Tensor digests the manifest gives for a GGUF or
+            // PyTorch file are the sealer's signed statement about these verified bytes.
+            if e.blake3.is_none() || e.blake3 != f.blake3 {
+                return Err(fail(format!(
+                    "`{}`: digest does not match the manifest",
+                    f.path
+                )));
+            }
+            continue;
+        }
         if e.blake3 != f.blake3 || e.header != f.header {
             return Err(fail(format!(
                 "`{}`: digest does not match the manifest",

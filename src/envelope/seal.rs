@@ -387,7 +387,12 @@ fn produce(
             what,
         })?;
         batcher.push(&head)?;
-        let mut hasher = FileHasher::new(&f.name, f.size);
+        let mut hasher = FileHasher::for_sealing(&f.path, &f.name, f.size).map_err(|what| {
+            EnvelopeError::Input {
+                path: f.path.clone(),
+                what,
+            }
+        })?;
         let mut left = f.size;
         while left > 0 {
             let spare = batcher.spare()?;
@@ -439,11 +444,10 @@ pub fn root_of(files: &[manifest::FileEntry]) -> Option<String> {
     let mut entries = Vec::new();
     for f in files {
         for t in &f.tensors {
-            let dtype = crate::artifact::Dtype::from_name(&t.dtype)?;
             let digest = blake3::Hash::from_hex(&t.blake3).ok()?;
             entries.push(crate::digest::RootEntry {
                 name: t.name.clone(),
-                dtype: dtype.name().to_owned(),
+                dtype: t.dtype.clone(),
                 shape: t.shape.clone(),
                 digest: *digest.as_bytes(),
             });
