@@ -210,20 +210,28 @@ pub fn open_payload(payload: &[u8], scratch: &Path) -> bool {
     open_sealed(scratch)
 }
 
-/// Opens `scratch/envelope.age` into `scratch/out`, checks that a refusal left nothing behind,
-/// and removes both.
-fn open_sealed(scratch: &Path) -> bool {
-    let env = scratch.join("envelope.age");
-    let out = scratch.join("out");
-    let ids = envelope::keys::read_identities_from(FUZZ_IDENTITY.as_bytes())
-        .expect("the fuzzing identity parses");
+/// `open` of the envelope `env` into `out`, with the fuzzing identity, signer and site, under a
+/// policy that allows everything.
+pub fn open_at_fuzz_site(
+    env: &Path,
+    out: &Path,
+) -> Result<envelope::OpenReport, envelope::EnvelopeError> {
+    let ids = envelope::keys::read_identities_from(FUZZ_IDENTITY.as_bytes())?;
     let site = Site {
         country: FUZZ_COUNTRY.into(),
         site: Some(FUZZ_SITE.into()),
         today: FUZZ_TODAY.into(),
         policy: &allow,
     };
-    let result = envelope::open(&env, &ids, Some(&signer()), &site, &out, false);
+    envelope::open(env, &ids, Some(&signer()), &site, out, false)
+}
+
+/// Opens `scratch/envelope.age` into `scratch/out`, checks that a refusal left nothing behind,
+/// and removes both.
+fn open_sealed(scratch: &Path) -> bool {
+    let env = scratch.join("envelope.age");
+    let out = scratch.join("out");
+    let result = open_at_fuzz_site(&env, &out);
     let left: Vec<_> = std::fs::read_dir(scratch)
         .expect("list the scratch directory")
         .filter_map(|e| e.ok())

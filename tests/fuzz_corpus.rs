@@ -66,26 +66,9 @@ fn seed_payloads_are_the_sealers_tar_streams() {
         // at the last check, after the whole tar stream was read and every file hashed.
         let env = scratch.path().join("e.age");
         fuzz_api::seal_payload(&data, &env).unwrap();
-        let ids =
-            weightguard::envelope::keys::read_identities_from(fuzz_api::FUZZ_IDENTITY.as_bytes())
-                .unwrap();
-        let allow = |_: &weightguard::envelope::Claims| Ok(());
-        let site = weightguard::envelope::Site {
-            country: fuzz_api::FUZZ_COUNTRY.into(),
-            site: Some(fuzz_api::FUZZ_SITE.into()),
-            today: fuzz_api::FUZZ_TODAY.into(),
-            policy: &allow,
-        };
-        let e = weightguard::envelope::open(
-            &env,
-            &ids,
-            Some(&fuzz_api::signer()),
-            &site,
-            &scratch.path().join("out"),
-            false,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = fuzz_api::open_at_fuzz_site(&env, &scratch.path().join("out"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("signed for other claims"), "{name}: {e}");
     }
 }

@@ -357,7 +357,7 @@ fn tar_names_over_max_name() {
 
 #[test]
 fn manifest_over_max_manifest_bytes() {
-    use weightguard::envelope::{self, Claims, Site, manifest};
+    use weightguard::envelope::manifest;
     use weightguard::fuzz_api;
     // An authentic envelope whose payload's tar header declares a manifest one byte over the
     // cap: refused from the header, before the manifest's bytes are buffered (there are none).
@@ -365,16 +365,8 @@ fn manifest_over_max_manifest_bytes() {
     let env = dir.path().join("big-manifest.age");
     let head = tar::file_header(manifest::ENTRY_NAME, manifest::MAX_MANIFEST_BYTES + 1).unwrap();
     fuzz_api::seal_payload(&head, &env).unwrap();
-    let ids = envelope::keys::read_identities_from(fuzz_api::FUZZ_IDENTITY.as_bytes()).unwrap();
-    let allow = |_: &Claims| Ok(());
-    let site = Site {
-        country: fuzz_api::FUZZ_COUNTRY.into(),
-        site: Some(fuzz_api::FUZZ_SITE.into()),
-        today: fuzz_api::FUZZ_TODAY.into(),
-        policy: &allow,
-    };
     let out = dir.path().join("out");
-    let e = envelope::open(&env, &ids, Some(&fuzz_api::signer()), &site, &out, false)
+    let e = fuzz_api::open_at_fuzz_site(&env, &out)
         .unwrap_err()
         .to_string();
     assert!(e.contains("big-manifest.age"), "{e}");
