@@ -578,6 +578,104 @@ fn forged_payloads_under_authentic_claims_are_refused() {
     }
 }
 
+/// A checkpoint still being written (appended to, or rewritten in place) while it is sealed is
+/// refused, and no envelope is left: the seal would otherwise hold a half-written model whose
+/// digests look authentic.
+#[test]
+fn a_file_changing_while_sealed_is_refused() {
+    use std::io::Write;
+    let f = fixture();
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let weights = std::fs::read_dir(&f.model)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .unwrap();
+    let original = std::fs::read(&weights).unwrap();
+    type Change = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "appended to",
+            Box::new(|p: &Path| {
+                let mut w = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                w.write_all(b"more").unwrap();
+            }),
+            "length",
+        ),
+        (
+            "rewritten in place",
+            Box::new(|p: &Path| {
+                let w = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                // The last byte: tensor data, so the file still parses.
+                let last = w.metadata().unwrap().len() - 1;
+                std::os::unix::fs::FileExt::write_at(&w, b"\x55", last).unwrap();
+                let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+                w.set_modified(later).unwrap();
+            }),
+            "modified",
+        ),
+    ];
+    // Sealing the weights file alone, the change lands in the file being read; sealing the
+    // directory, the first bytes read are another file's, and the change is found on opening.
+    // Sealing the weights file alone, the change lands in the file being read. Sealing the
+    // directory, the first bytes read are another file's, so the change lands before the file is
+    // opened: a new length is refused (it is not the length listed); new bytes of the same
+    // length are simply what is sealed, consistently, and the envelope is written.
+    let inputs = [(&weights, "while read"), (&f.model, "before read")];
+    for ((name, change, expected), (input, when)) in cases
+        .iter()
+        .flat_map(|c| inputs.iter().map(move |i| (c, i)))
+    {
+        let name = format!("{name} {when}");
+        std::fs::write(&weights, &original).unwrap();
+        let expected = match (*when, *expected) {
+            ("before read", "length") => Some("when listed"),
+            ("before read", _) => None,
+            (_, e) => Some(e),
+        };
+        let out = f.dir.path().join("changing.age");
+        let changed = std::cell::Cell::new(false);
+        let r = envelope::seal_with_progress(
+            input,
+            &out,
+            &recipients,
+            &f.key,
+            &terms("DE", None),
+            false,
+            &|_| {
+                // Once the first bytes were read, as a trainer still writing would.
+                if !changed.replace(true) {
+                    change(&weights);
+                }
+            },
+        );
+        let Some(expected) = expected else {
+            r.unwrap();
+            let opened = f.dir.path().join("opened-changing");
+            open(&f, &out, &opened, &site("DE", &allow)).unwrap();
+            let back = opened.join(weights.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(back).unwrap(),
+                std::fs::read(&weights).unwrap()
+            );
+            std::fs::remove_dir_all(&opened).unwrap();
+            std::fs::remove_file(&out).unwrap();
+            continue;
+        };
+        let e = r.expect_err(&name).to_string();
+        assert!(e.contains("changed while being sealed"), "{name}: {e}");
+        assert!(e.contains(expected), "{name}: {e}");
+        assert!(!out.exists(), "{name}");
+        for entry in std::fs::read_dir(f.dir.path()).unwrap() {
+            let n = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !n.starts_with(".weightguard-seal-"),
+                "{name}: {n} left behind"
+            );
+        }
+    }
+}
+
 #[test]
 fn plain_age_files_open_only_with_the_explicit_flag() {
     let f = fixture();

@@ -2,11 +2,9 @@
 //! files) or per file (everything else), and a model root digest.
 
 use super::Exit;
+use super::progress::ByteProgress;
 use super::render::{self, Style, bytes};
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode, SegmentKind};
 
 /// BLAKE3 digests of model weights: for weight files (safetensors, GGUF, PyTorch checkpoints,
@@ -41,7 +39,7 @@ pub fn run(args: &Args) -> Exit {
     let style = Style::stdout();
     for path in &args.paths {
         let result = digest::plan(path).and_then(|target| {
-            let bar = Progress::start(target.bytes());
+            let bar = ByteProgress::start("hashing", target.bytes());
             let result = digest::hash_target(&target, &opts, &|n| bar.add(n));
             bar.finish();
             result
@@ -114,77 +112,4 @@ pub fn human(r: &HashReport, style: Style) -> String {
         ));
     }
     out
-}
-
-/// A one-line progress bar on stderr, drawn only on a terminal and only for long runs.
-struct Progress {
-    done: AtomicU64,
-    total: u64,
-    start: Instant,
-    last_draw_ms: AtomicU64,
-    drawn: AtomicBool,
-    enabled: bool,
-}
-
-impl Progress {
-    /// Runs shorter than this are not worth a bar.
-    const MIN_BYTES: u64 = 1 << 30;
-    const DELAY: Duration = Duration::from_millis(500);
-    const INTERVAL_MS: u64 = 200;
-
-    fn start(total: u64) -> Progress {
-        Progress {
-            done: AtomicU64::new(0),
-            total,
-            start: Instant::now(),
-            last_draw_ms: AtomicU64::new(0),
-            drawn: AtomicBool::new(false),
-            enabled: total >= Self::MIN_BYTES && std::io::stderr().is_terminal(),
-        }
-    }
-
-    /// Counts `n` bytes and redraws at most every INTERVAL_MS (called from hashing threads).
-    fn add(&self, n: u64) {
-        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
-        if !self.enabled {
-            return;
-        }
-        let elapsed = self.start.elapsed();
-        if elapsed < Self::DELAY {
-            return;
-        }
-        let ms = elapsed.as_millis() as u64;
-        let last = self.last_draw_ms.load(Ordering::Relaxed);
-        if ms < last + Self::INTERVAL_MS
-            || self
-                .last_draw_ms
-                .compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        let fraction = (done as f64 / self.total.max(1) as f64).min(1.0);
-        const WIDTH: usize = 30;
-        let filled = (fraction * WIDTH as f64) as usize;
-        let rate = done as f64 / elapsed.as_secs_f64();
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2Khashing [{}{}] {:>3.0}%  {} of {}  {}/s",
-            "#".repeat(filled),
-            " ".repeat(WIDTH - filled),
-            fraction * 100.0,
-            bytes(done),
-            bytes(self.total),
-            bytes(rate as u64)
-        );
-        let _ = err.flush();
-        self.drawn.store(true, Ordering::Relaxed);
-    }
-
-    fn finish(&self) {
-        if self.drawn.load(Ordering::Relaxed) {
-            eprint!("\r\x1b[2K");
-        }
-    }
 }

@@ -12,6 +12,7 @@ mod inspect;
 mod keygen;
 mod open;
 mod policy;
+mod progress;
 mod render;
 mod seal;
 mod verify;

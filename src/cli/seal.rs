@@ -4,6 +4,7 @@
 use super::Exit;
 use super::gate::{self, Request};
 use super::inputs::{TrainingArgs, parse_country, parse_date};
+use super::progress::ByteProgress;
 use super::render::{self, Style, bytes};
 use std::path::PathBuf;
 use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey, keys};
@@ -135,15 +136,19 @@ pub fn run(args: &Args) -> Exit {
             sealed_on: today.to_string(),
             gate: serde_json::to_value(&g).map_err(|e| e.to_string())?,
         };
-        envelope::seal(
+        let total = weightguard::digest::plan(&args.path).map_or(0, |t| t.bytes());
+        let bar = ByteProgress::start("sealing", total);
+        let sealed = envelope::seal_with_progress(
             &args.path,
             &args.output,
             &recipients,
             &key,
             &terms,
             args.force,
-        )
-        .map_err(|e| e.to_string())
+            &|n| bar.add(n),
+        );
+        bar.finish();
+        sealed.map_err(|e| e.to_string())
     })();
     match sealed {
         Ok(r) => {

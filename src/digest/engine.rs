@@ -421,34 +421,49 @@ impl FedFileDigest {
 /// Fails if the file's length or modification time changed while it was read, or the path now
 /// names another file: the digests would describe bytes that are no longer there.
 fn check_unchanged(path: &Path, file: &File, before: &Metadata) -> Result<(), DigestError> {
-    let changed = |what: String| DigestError::Changed {
-        path: path.to_owned(),
-        what,
-    };
-    let io = |source| DigestError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let after = file.metadata().map_err(io)?;
+    match change_since(path, file, before) {
+        Ok(None) => Ok(()),
+        Ok(Some(what)) => Err(DigestError::Changed {
+            path: path.to_owned(),
+            what,
+        }),
+        Err(source) => Err(DigestError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// What changed about the file at `path` (opened as `file`) since its metadata was `before`:
+/// its length, its modification time, or which file the path names. `None` if nothing did.
+/// Also used by sealing, which must not seal a checkpoint still being written.
+pub(crate) fn change_since(
+    path: &Path,
+    file: &File,
+    before: &Metadata,
+) -> std::io::Result<Option<String>> {
+    let after = file.metadata()?;
     if after.len() != before.len() {
-        return Err(changed(format!(
+        return Ok(Some(format!(
             "length {} bytes before, {} after",
             before.len(),
             after.len()
         )));
     }
     if after.modified().ok() != before.modified().ok() {
-        return Err(changed("modified during hashing".into()));
+        return Ok(Some("modified while being read".into()));
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let now = std::fs::metadata(path).map_err(io)?;
+        let now = std::fs::metadata(path)?;
         if (now.dev(), now.ino()) != (before.dev(), before.ino()) {
-            return Err(changed("the path now names another file".into()));
+            return Ok(Some("the path now names another file".into()));
         }
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(None)
 }
 
 #[cfg(test)]

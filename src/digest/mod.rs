@@ -25,6 +25,7 @@ pub mod root;
 mod segment;
 pub(crate) use segment::SegmentHasher;
 
+pub(crate) use engine::change_since;
 pub use engine::{
     FedFileDigest, LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target,
 };

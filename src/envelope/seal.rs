@@ -59,6 +59,19 @@ pub fn seal(
     terms: &SealTerms,
     overwrite: bool,
 ) -> Result<SealReport, EnvelopeError> {
+    seal_with_progress(input, output, recipients, key, terms, overwrite, &|_| {})
+}
+
+/// [`seal`], calling `progress` with each count of file bytes read (for a progress bar).
+pub fn seal_with_progress(
+    input: &Path,
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+    overwrite: bool,
+    progress: &dyn Fn(u64),
+) -> Result<SealReport, EnvelopeError> {
     check_destination(output, recipients, overwrite)?;
     let files = entries(input)?;
     let sealed = write_envelope(
@@ -67,7 +80,7 @@ pub fn seal(
         key,
         terms,
         overwrite,
-        |batcher, claims| produce(&files, claims, terms, key, batcher),
+        |batcher, claims| produce(&files, claims, terms, key, batcher, progress),
     )?;
     let (manifest, bytes) = sealed.filled;
     Ok(SealReport {
@@ -376,12 +389,26 @@ fn produce(
     terms: &SealTerms,
     key: &SigningKey,
     batcher: &mut Batcher,
+    progress: &dyn Fn(u64),
 ) -> Result<(Manifest, u64), EnvelopeError> {
     let mut entries = Vec::with_capacity(files.len());
     let mut bytes = 0u64;
     for f in files {
         let io = EnvelopeError::io(&f.path);
         let mut file = std::fs::File::open(&f.path).map_err(io)?;
+        // A checkpoint still being written must not be sealed half-done: its length must be
+        // the one listed, and nothing about it may change until it was read to the end.
+        let before = file.metadata().map_err(EnvelopeError::io(&f.path))?;
+        if before.len() != f.size {
+            return Err(EnvelopeError::Input {
+                path: f.path.clone(),
+                what: format!(
+                    "changed while being sealed (length {} bytes when listed, {} when opened)",
+                    f.size,
+                    before.len()
+                ),
+            });
+        }
         let head = tar::file_header(&f.name, f.size).map_err(|what| EnvelopeError::Input {
             path: f.path.clone(),
             what,
@@ -414,6 +441,15 @@ fn produce(
                 })?;
             batcher.commit(n);
             left -= n as u64;
+            progress(n as u64);
+        }
+        let changed = crate::digest::change_since(&f.path, &file, &before)
+            .map_err(EnvelopeError::io(&f.path))?;
+        if let Some(what) = changed {
+            return Err(EnvelopeError::Input {
+                path: f.path.clone(),
+                what: format!("changed while being sealed ({what})"),
+            });
         }
         batcher.push(&vec![0u8; tar::padding(f.size)])?;
         entries.push(hasher.finish().map_err(|what| EnvelopeError::Input {
