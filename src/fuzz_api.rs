@@ -205,9 +205,69 @@ pub fn open_envelope(data: &[u8], scratch: &Path) -> bool {
 /// `open` on an authentic envelope, sealed for the fuzzing site, whose plaintext is `payload`:
 /// what `open` does after decryption (the tar reader, the manifest, the digests), with the same
 /// fail-closed checks as [`open_envelope`]. Returns whether it opened.
+///
+/// A manifest in the payload is first re-signed for the new envelope's claims
+/// ([`resign_manifest`]), so that mutated files and manifests reach the manifest's parsing and
+/// every digest check, not only the signature check a fuzzer cannot pass.
 pub fn open_payload(payload: &[u8], scratch: &Path) -> bool {
-    seal_payload(payload, &scratch.join("envelope.age")).expect("seal the payload");
+    let recipients =
+        envelope::keys::parse_recipients(FUZZ_RECIPIENT).expect("the fuzzing recipient parses");
+    envelope::seal::seal_raw_payload(
+        |claims| resign_manifest(payload, claims),
+        &scratch.join("envelope.age"),
+        &recipients,
+        &signing_key(),
+        &seal_terms(),
+    )
+    .expect("seal the payload");
     open_sealed(scratch)
+}
+
+/// `payload` (a tar stream, or anything) with its manifest entry, when it has one that parses
+/// as a manifest, signed again by the fuzzing key for the claims whose digest is `claims`: what
+/// a sealer holding the trusted key would write. Anything else is returned unchanged.
+pub fn resign_manifest(payload: &[u8], claims: &str) -> Vec<u8> {
+    let mut at = 0usize;
+    while let Some(block) = payload
+        .get(at..)
+        .and_then(|rest| rest.first_chunk::<{ tar::BLOCK }>())
+    {
+        let Ok(tar::Entry::File { name, size }) = tar::parse_header(block) else {
+            break;
+        };
+        let Some(end) = usize::try_from(size)
+            .ok()
+            .and_then(|size| (at + tar::BLOCK).checked_add(size))
+            .filter(|&end| end <= payload.len())
+        else {
+            break;
+        };
+        let data = &payload[at + tar::BLOCK..end];
+        if name == manifest::ENTRY_NAME {
+            let Some(mut m) = serde_json::from_slice::<serde_json::Value>(data)
+                .ok()
+                .and_then(|v| {
+                    serde_json::from_value::<manifest::Manifest>(v["manifest"].clone()).ok()
+                })
+            else {
+                break;
+            };
+            m.claims_blake3 = claims.to_owned();
+            let signed = manifest::sign(&m, &signing_key());
+            let Ok(head) = tar::file_header(manifest::ENTRY_NAME, signed.len() as u64) else {
+                break;
+            };
+            let after = end.saturating_add(tar::padding(size)).min(payload.len());
+            let mut out = payload[..at].to_vec();
+            out.extend_from_slice(&head);
+            out.extend_from_slice(&signed);
+            out.resize(out.len() + tar::padding(signed.len() as u64), 0);
+            out.extend_from_slice(&payload[after..]);
+            return out;
+        }
+        at = end.saturating_add(tar::padding(size));
+    }
+    payload.to_vec()
 }
 
 /// `open` of the envelope `env` into `out`, with the fuzzing identity, signer and site, under a

@@ -55,15 +55,19 @@ fn seed_envelopes_are_intact_for_the_fuzzing_keys() {
     }
 }
 
-/// The seed payloads open when sealed: mutations of them start from a tar stream and manifest
-/// that get past every check but the manifest's signature (which binds the claims of one seal).
+/// The seed payloads open when sealed (their manifests re-signed for the new claims, as the
+/// `open_payload` target does): mutations of them start from a tar stream and manifest that get
+/// past every check, so they reach the digest checks.
 #[test]
 fn seed_payloads_are_the_sealers_tar_streams() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/open_payload");
     for (name, data) in inputs(&dir) {
         let scratch = tempfile::tempdir().unwrap();
-        // Sealed again, the claims differ, so the manifest signed for the first seal is refused
-        // at the last check, after the whole tar stream was read and every file hashed.
+        assert!(
+            fuzz_api::open_payload(&data, scratch.path()),
+            "{name} does not open"
+        );
+        // Unchanged (the manifest still names the claims of the seal it came from), refused.
         let env = scratch.path().join("e.age");
         fuzz_api::seal_payload(&data, &env).unwrap();
         let e = fuzz_api::open_at_fuzz_site(&env, &scratch.path().join("out"))
@@ -71,4 +75,32 @@ fn seed_payloads_are_the_sealers_tar_streams() {
             .to_string();
         assert!(e.contains("signed for other claims"), "{name}: {e}");
     }
+}
+
+/// Through the re-signing, a changed file byte in a seed payload reaches the digest check.
+#[test]
+fn mutated_seed_payloads_reach_the_digest_checks() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/open_payload/tree");
+    let mut data = std::fs::read(seed).unwrap();
+    let at = data.windows(8).position(|w| w == b"weights\n").unwrap();
+    data[at] ^= 0x20;
+    let scratch = tempfile::tempdir().unwrap();
+    let env = scratch.path().join("e.age");
+    let recipients =
+        weightguard::envelope::keys::parse_recipients(fuzz_api::FUZZ_RECIPIENT).unwrap();
+    weightguard::envelope::seal::seal_raw_payload(
+        |claims| fuzz_api::resign_manifest(&data, claims),
+        &env,
+        &recipients,
+        &fuzz_api::signing_key(),
+        &fuzz_api::seal_terms(),
+    )
+    .unwrap();
+    let e = fuzz_api::open_at_fuzz_site(&env, &scratch.path().join("out"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`README.md`: digest does not match the manifest"),
+        "{e}"
+    );
 }
