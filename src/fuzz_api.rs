@@ -112,14 +112,16 @@ pub fn seal_terms() -> SealTerms {
 /// Seals `payload` as the whole plaintext of the new envelope `output`, for the fuzzing
 /// recipient, signer and site (see [`envelope::seal::seal_raw_payload`]).
 pub fn seal_payload(payload: &[u8], output: &Path) -> Result<u64, envelope::EnvelopeError> {
+    seal_payload_with(|_| payload.to_vec(), output)
+}
+
+/// As [`seal_payload`], the plaintext made by `payload` from the digest of the new claims.
+pub fn seal_payload_with(
+    payload: impl FnOnce(&str) -> Vec<u8>,
+    output: &Path,
+) -> Result<u64, envelope::EnvelopeError> {
     let recipients = envelope::keys::parse_recipients(FUZZ_RECIPIENT)?;
-    envelope::seal::seal_raw_payload(
-        |_| payload.to_vec(),
-        output,
-        &recipients,
-        &signing_key(),
-        &seal_terms(),
-    )
+    envelope::seal::seal_raw_payload(payload, output, &recipients, &signing_key(), &seal_terms())
 }
 
 /// A model file of any format, detected by content and then by the extension of `name`
@@ -210,14 +212,9 @@ pub fn open_envelope(data: &[u8], scratch: &Path) -> bool {
 /// ([`resign_manifest`]), so that mutated files and manifests reach the manifest's parsing and
 /// every digest check, not only the signature check a fuzzer cannot pass.
 pub fn open_payload(payload: &[u8], scratch: &Path) -> bool {
-    let recipients =
-        envelope::keys::parse_recipients(FUZZ_RECIPIENT).expect("the fuzzing recipient parses");
-    envelope::seal::seal_raw_payload(
+    seal_payload_with(
         |claims| resign_manifest(payload, claims),
         &scratch.join("envelope.age"),
-        &recipients,
-        &signing_key(),
-        &seal_terms(),
     )
     .expect("seal the payload");
     open_sealed(scratch)

@@ -86,16 +86,7 @@ fn mutated_seed_payloads_reach_the_digest_checks() {
     data[at] ^= 0x20;
     let scratch = tempfile::tempdir().unwrap();
     let env = scratch.path().join("e.age");
-    let recipients =
-        weightguard::envelope::keys::parse_recipients(fuzz_api::FUZZ_RECIPIENT).unwrap();
-    weightguard::envelope::seal::seal_raw_payload(
-        |claims| fuzz_api::resign_manifest(&data, claims),
-        &env,
-        &recipients,
-        &fuzz_api::signing_key(),
-        &fuzz_api::seal_terms(),
-    )
-    .unwrap();
+    fuzz_api::seal_payload_with(|claims| fuzz_api::resign_manifest(&data, claims), &env).unwrap();
     let e = fuzz_api::open_at_fuzz_site(&env, &scratch.path().join("out"))
         .unwrap_err()
         .to_string();
