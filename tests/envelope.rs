@@ -115,6 +115,16 @@ fn seal_then_open_gives_back_every_byte() {
     assert_eq!(report.files, std::fs::read_dir(&f.model).unwrap().count());
     assert_same_tree(&f.model, &out);
     assert!(report.root.is_some());
+    // Decrypted weights are the opening account's only, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out), 0o700);
+        for e in std::fs::read_dir(&out).unwrap() {
+            assert_eq!(mode(&e.unwrap().path()), 0o600);
+        }
+    }
 }
 
 /// The envelope's plaintext (its tar stream), decrypted by the `age` crate.

@@ -194,8 +194,7 @@ pub fn open(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("output");
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.weightguard-partial-"))
+    let tmp = private(tempfile::Builder::new().prefix(&format!(".{name}.weightguard-partial-")))
         .tempdir_in(parent)
         .map_err(EnvelopeError::io(parent))?;
     let mut sink = TarSink::new(tmp.path().to_owned());
@@ -234,6 +233,38 @@ pub fn open(
         claims: Some(signed.claims.clone()),
         plain: false,
     })
+}
+
+// Decrypted weights are for this account only: the output directory (and any directory in it)
+// is created 0700 and every file 0600, whatever the umask, as an age identity or an SSH key
+// would be. A plain age file opened with `--allow-plain-age` is a temporary file (0600) renamed.
+
+/// `builder` making an owner-only directory.
+fn private<'b, 'p, 's>(
+    builder: &'b mut tempfile::Builder<'p, 's>,
+) -> &'b mut tempfile::Builder<'p, 's> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder
+}
+
+/// Creates `dir` and its missing parents, owner-only.
+fn private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// `options` creating an owner-only file.
+fn private_file(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
 }
 
 /// Every file the manifest lists, with the same digests, and nothing else.
@@ -531,11 +562,9 @@ impl TarSink {
                 }
                 let path = self.root.join(&name);
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| format!("creating `{name}`: {e}"))?;
+                    private_dirs(dir).map_err(|e| format!("creating `{name}`: {e}"))?;
                 }
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
+                let file = private_file(std::fs::OpenOptions::new().write(true).create_new(true))
                     .open(&path)
                     .map_err(|e| format!("creating `{name}`: {e}"))?;
                 let hasher = Box::new(FileHasher::new(&name, size));
