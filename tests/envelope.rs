@@ -115,6 +115,8 @@ fn seal_then_open_gives_back_every_byte() {
     assert_eq!(report.files, std::fs::read_dir(&f.model).unwrap().count());
     assert_same_tree(&f.model, &out);
     assert!(report.root.is_some());
+    assert!(report.tensors_verified > 0);
+    assert_eq!(report.tensors_signed_only, 0);
     // Decrypted weights are the opening account's only, whatever the umask.
     #[cfg(unix)]
     {

@@ -69,10 +69,15 @@ pub fn run(args: &Args) -> Exit {
                         "  {:<14} a plain age file: no claims, no manifest, nothing verified beyond decryption",
                         "warning"
                     );
-                } else {
+                } else if r.tensors_signed_only == 0 {
                     println!(
                         "  {:<14} every file and tensor matched the signed manifest",
                         "verified"
+                    );
+                } else {
+                    println!(
+                        "  {:<14} every file matched the signed manifest; {} tensor digests recomputed, {} (GGUF, PyTorch) as signed over whole-file-verified bytes",
+                        "verified", r.tensors_verified, r.tensors_signed_only
                     );
                 }
                 if let Some(root) = &r.root {

@@ -43,6 +43,11 @@ pub struct OpenReport {
     pub claims: Option<Claims>,
     /// A plain age file opened as payload, without claims or manifest.
     pub plain: bool,
+    /// Tensor digests recomputed from the decrypted bytes and matched (safetensors files).
+    pub tensors_verified: usize,
+    /// Tensor digests the manifest gives for GGUF and PyTorch files, which are checked by their
+    /// whole-file digest: the sealer's signed statement about bytes that were verified.
+    pub tensors_signed_only: usize,
 }
 
 /// Checks the claims against this site; every refusal happens before decryption.
@@ -186,6 +191,8 @@ pub fn open(
             root: None,
             claims: None,
             plain: true,
+            tensors_verified: 0,
+            tensors_signed_only: 0,
         });
     }
 
@@ -216,7 +223,7 @@ pub fn open(
             what: "the manifest was signed for other claims than this header carries".into(),
         });
     }
-    compare(path, &manifest.files, &entries)?;
+    let (tensors_verified, tensors_signed_only) = compare(path, &manifest.files, &entries)?;
     if output.exists() {
         return Err(EnvelopeError::OutputExists {
             path: output.to_owned(),
@@ -232,6 +239,8 @@ pub fn open(
         root: manifest.root,
         claims: Some(signed.claims.clone()),
         plain: false,
+        tensors_verified,
+        tensors_signed_only,
     })
 }
 
@@ -267,8 +276,15 @@ fn private_file(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions
     options
 }
 
-/// Every file the manifest lists, with the same digests, and nothing else.
-fn compare(path: &Path, expected: &[FileEntry], found: &[FileEntry]) -> Result<(), EnvelopeError> {
+/// Every file the manifest lists, with the same digests, and nothing else. Returns how many
+/// tensor digests were recomputed and matched, and how many were only signed (files checked
+/// whole).
+fn compare(
+    path: &Path,
+    expected: &[FileEntry],
+    found: &[FileEntry],
+) -> Result<(usize, usize), EnvelopeError> {
+    let (mut verified, mut signed_only) = (0, 0);
     let fail = |what: String| EnvelopeError::Digest {
         path: path.to_owned(),
         what,
@@ -297,6 +313,7 @@ fn compare(path: &Path, expected: &[FileEntry], found: &[FileEntry]) -> Result<(
                     f.path
                 )));
             }
+            signed_only += e.tensors.len();
             continue;
         }
         if e.blake3 != f.blake3 || e.header != f.header {
@@ -319,8 +336,9 @@ fn compare(path: &Path, expected: &[FileEntry], found: &[FileEntry]) -> Result<(
                 )));
             }
         }
+        verified += f.tensors.len();
     }
-    Ok(())
+    Ok((verified, signed_only))
 }
 
 /// Decrypts the payload batch by batch (a reader thread decrypting on all cores) and hands each
