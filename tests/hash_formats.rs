@@ -447,7 +447,10 @@ fn envelopes_of_gguf_and_pytorch_carry_their_tensor_digests() {
         assert_eq!(opened["root"], exp["root"], "{name}: open's root");
         // Checked whole, not recomputed per tensor, and the report says so.
         assert_eq!(opened["tensors_verified"], 0, "{name}");
-        assert!(opened["tensors_signed_only"].as_u64().unwrap() > 0, "{name}");
+        assert!(
+            opened["tensors_signed_only"].as_u64().unwrap() > 0,
+            "{name}"
+        );
         let back = out.join(file.file_name().unwrap());
         assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&file).unwrap());
     }
