@@ -193,7 +193,7 @@ fn envelope_steps(
     model: &Path,
     style: Style,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    use weightguard::envelope::{self, Claims, PolicyRef, SealTerms, SigningKey, Site, keys};
+    use weightguard::envelope::{self, Claims, SigningKey, Site, keys};
     let cmd = |s: String| println!("{}", style.dim(&format!("$ {s}")));
     std::fs::write(model.join("training-record.toml"), SAMPLE_RECORD)?;
     let (policy, est) = sample_estimate(model)?;
@@ -224,22 +224,13 @@ fn envelope_steps(
         model.display(),
         env.display()
     ));
-    let terms = SealTerms {
-        destination: g.destination.clone(),
-        site: Some("fra-1".into()),
-        holder_hq: Some(g.holder_hq.clone()),
-        decision: g.decision.as_str().into(),
-        authorization: g.authorization.clone(),
-        classification: g.classification.decision.as_str().into(),
-        policy: PolicyRef {
-            id: policy.data.policy.id.clone(),
-            version: policy.data.policy.version.clone(),
-            digest: policy.digest.clone(),
-        },
-        expires: Some("2099-12-31".into()),
-        sealed_on: DEMO_DATE.into(),
-        gate: serde_json::to_value(&g)?,
-    };
+    let terms = super::seal::terms(
+        &g,
+        &policy,
+        Some("fra-1".into()),
+        Some("2099-12-31".into()),
+        DEMO_DATE.into(),
+    )?;
     let sealed = envelope::seal(
         model,
         &env,

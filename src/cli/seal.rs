@@ -8,7 +8,7 @@ use super::progress::ByteProgress;
 use super::render::{self, Style, bytes};
 use std::path::PathBuf;
 use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey, keys};
-use weightguard::policy::{self, Date, GateOutcome};
+use weightguard::policy::{self, Date, GateDecision, GateOutcome, Policy};
 
 /// Seal weights for one destination: runs the export gate first and refuses unless the transfer
 /// is allowed, then writes an age v1 envelope with signed destination claims and a signed
@@ -120,22 +120,14 @@ pub fn run(args: &Args) -> Exit {
         for r in &args.recipients {
             recipients.extend(keys::parse_recipients(r).map_err(|e| e.to_string())?);
         }
-        let terms = SealTerms {
-            destination: g.destination.clone(),
-            site: args.site.clone(),
-            holder_hq: Some(g.holder_hq.clone()),
-            decision: g.decision.as_str().to_owned(),
-            authorization: g.authorization.clone(),
-            classification: g.classification.decision.as_str().to_owned(),
-            policy: PolicyRef {
-                id: policy.data.policy.id.clone(),
-                version: policy.data.policy.version.clone(),
-                digest: policy.digest.clone(),
-            },
-            expires: args.expires.map(|d| d.to_string()),
-            sealed_on: today.to_string(),
-            gate: serde_json::to_value(&g).map_err(|e| e.to_string())?,
-        };
+        let terms = terms(
+            &g,
+            &policy,
+            args.site.clone(),
+            args.expires.map(|d| d.to_string()),
+            today.to_string(),
+        )
+        .map_err(|e| e.to_string())?;
         let total = weightguard::digest::plan(&args.path).map_or(0, |t| t.bytes());
         let bar = ByteProgress::start("sealing", total);
         let sealed = envelope::seal_with_progress(
@@ -195,4 +187,30 @@ pub fn run(args: &Args) -> Exit {
             Exit::Error
         }
     }
+}
+
+/// What the envelope records of an allowed gate decision under `policy` (shared with `demo`).
+pub fn terms(
+    g: &GateDecision,
+    policy: &Policy,
+    site: Option<String>,
+    expires: Option<String>,
+    sealed_on: String,
+) -> Result<SealTerms, serde_json::Error> {
+    Ok(SealTerms {
+        destination: g.destination.clone(),
+        site,
+        holder_hq: Some(g.holder_hq.clone()),
+        decision: g.decision.as_str().to_owned(),
+        authorization: g.authorization.clone(),
+        classification: g.classification.decision.as_str().to_owned(),
+        policy: PolicyRef {
+            id: policy.data.policy.id.clone(),
+            version: policy.data.policy.version.clone(),
+            digest: policy.digest.clone(),
+        },
+        expires,
+        sealed_on,
+        gate: serde_json::to_value(g)?,
+    })
 }
