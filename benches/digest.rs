@@ -21,7 +21,7 @@ fn engine(c: &mut Criterion) {
     .expect("write model");
     let path = written.files[0].clone();
     let size = std::fs::metadata(&path).expect("stat").len();
-    let file = PlannedFile { path, size };
+    let file = PlannedFile::new(path, size);
 
     let mut group = c.benchmark_group("hash_file");
     group.throughput(Throughput::Bytes(size));

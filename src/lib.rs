@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 pub mod artifact;
+pub mod artifact_set;
 pub mod audit;
 pub mod compute;
 pub mod digest;

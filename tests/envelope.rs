@@ -354,6 +354,7 @@ fn a_manifest_altered_after_signing_is_refused() {
         }],
         root: None,
         decision: serde_json::json!({"decision": "allowed"}),
+        ignored: vec![],
     };
     let signed = manifest::sign(&m, &key);
     assert_eq!(manifest::verify(&signed, &key.public()).unwrap(), m);

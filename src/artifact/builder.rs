@@ -439,6 +439,7 @@ impl<'t> Builder<'t> {
             ));
         }
         let mut artifact = Artifact {
+            name: self.path.display().to_string(),
             path: self.path,
             format: self.format.unwrap_or(Format::Safetensors),
             layout: self.layout,

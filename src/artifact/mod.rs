@@ -145,7 +145,9 @@ pub struct Tensor {
 /// A model's weights as read from disk: files, tensors, and the config beside them.
 #[derive(Debug, Clone)]
 pub struct Artifact {
-    /// The path the user named.
+    /// The model's name: `org/name@rev` from a hub cache, else its path.
+    pub name: String,
+    /// The model's path: the path the user named, or a model found under it.
     pub path: PathBuf,
     pub format: Format,
     pub layout: Layout,
@@ -212,6 +214,26 @@ pub fn open_in(tree: &dyn tree::Tree, path: &Path) -> Result<Artifact, ArtifactE
         b.read_config(&dir)?;
     }
     Ok(b.finish())
+}
+
+/// Opens one model of an artifact set (`artifact_set::group`): only its files are seen, through
+/// `tree`. `None` when it holds no weights after all (every zip in it is some other archive).
+pub fn open_model(
+    tree: &dyn tree::Tree,
+    model: &crate::artifact_set::ModelFiles,
+    name: &str,
+) -> Result<Option<Artifact>, ArtifactError> {
+    let view = crate::artifact_set::ModelView::new(tree, model);
+    let mut b = Builder::new(&view, model.path());
+    match b.add_dir(&model.dir) {
+        Ok(()) => {}
+        Err(ArtifactError::NoWeights { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    b.read_config(&model.dir)?;
+    let mut a = b.finish();
+    a.name = name.to_owned();
+    Ok(Some(a))
 }
 
 /// One file on its own, as `hash` cuts it into segments: parsed by the format its content shows

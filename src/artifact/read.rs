@@ -30,16 +30,18 @@ pub struct FileSource {
 }
 
 impl FileSource {
+    /// Opens a regular file; a FIFO, socket or device is an error, never a wait.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = File::open(path)?;
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(std::io::Error::other("not a regular file"));
-        }
-        Ok(FileSource {
+        let (file, meta) = crate::artifact_set::identity::open_regular(path)?;
+        Ok(FileSource::from_open(file, &meta))
+    }
+
+    /// A file already opened (and checked) by the caller.
+    pub fn from_open(file: File, meta: &std::fs::Metadata) -> Self {
+        FileSource {
             file,
             len: meta.len(),
-        })
+        }
     }
 }
 

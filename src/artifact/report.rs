@@ -18,6 +18,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InspectReport {
+    /// The model's name: `org/name@rev` from a hub cache, else its path.
+    pub name: String,
     pub path: PathBuf,
     pub format: Format,
     pub layout: Layout,
@@ -70,6 +72,7 @@ impl Artifact {
     pub fn report(&self) -> InspectReport {
         let counts = self.parameters();
         InspectReport {
+            name: self.name.clone(),
             path: self.path.clone(),
             format: self.format,
             layout: self.layout,

@@ -4,6 +4,7 @@
 use super::Exit;
 use super::inputs::{self, Failure, TrainingArgs, parse_date};
 use super::render::{self, Style};
+use super::selection::SetArgs;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ pub struct Args {
     path: PathBuf,
     #[command(flatten)]
     training: TrainingArgs,
+    #[command(flatten)]
+    set: SetArgs,
     /// Policy: a built-in id (`weightguard policy list`) or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -30,21 +33,44 @@ pub struct Args {
 
 #[derive(Serialize)]
 pub struct Output<'a> {
+    /// The model's name: `org/name@rev` in a hub cache, else its path.
+    pub name: &'a str,
     pub path: &'a Path,
     pub training_record: Option<PathBuf>,
     #[serde(flatten)]
     pub classified: &'a Classified,
 }
 
+/// The set's classification: the deciding model's, flattened, and every model's own.
+#[derive(Serialize)]
+struct SetOutput<'a> {
+    #[serde(flatten)]
+    deciding: &'a Output<'a>,
+    models: &'a [Output<'a>],
+}
+
 pub fn run(args: &Args) -> Exit {
     match evaluate(args) {
-        Ok((c, record)) => {
-            let out = Output {
-                path: &args.path,
-                training_record: record,
-                classified: &c,
+        Ok(models) => {
+            let outs: Vec<Output> = models
+                .iter()
+                .map(|(m, c)| Output {
+                    name: &m.name,
+                    path: &m.path,
+                    training_record: m.record.clone(),
+                    classified: c,
+                })
+                .collect();
+            let cs: Vec<Classified> = models.iter().map(|(_, c)| c.clone()).collect();
+            let Some(i) = policy::combine::deciding_classification(&cs) else {
+                render::error(&"no models to classify", None);
+                return Exit::Error;
             };
             if args.json {
+                let out = SetOutput {
+                    deciding: &outs[i],
+                    models: &outs,
+                };
                 match serde_json::to_string(&out) {
                     Ok(s) => println!("{s}"),
                     Err(e) => {
@@ -53,9 +79,24 @@ pub fn run(args: &Args) -> Exit {
                     }
                 }
             } else {
-                print!("{}", human(&out, Style::stdout()));
+                let style = Style::stdout();
+                if outs.len() > 1 {
+                    println!(
+                        "{}  {} models: {}, decided by {}\n",
+                        style.bold(&args.path.display().to_string()),
+                        outs.len(),
+                        headline(&cs[i], style),
+                        outs[i].name
+                    );
+                }
+                for (k, out) in outs.iter().enumerate() {
+                    if k > 0 {
+                        println!();
+                    }
+                    print!("{}", human(out, style));
+                }
             }
-            exit(c.decision)
+            exit(cs[i].decision)
         }
         Err((msg, hint)) => {
             render::error(&msg, hint);
@@ -71,15 +112,22 @@ pub fn exit(c: Classification) -> Exit {
     }
 }
 
-fn evaluate(args: &Args) -> Result<(Classified, Option<PathBuf>), Failure> {
+fn evaluate(args: &Args) -> Result<Vec<(inputs::Loaded, Classified)>, Failure> {
     let policy = inputs::read_policy(&args.policy)?;
-    let (est, record) = inputs::estimate(
+    let (_, models) = inputs::estimate_all(
         &args.path,
+        &args.set,
         &args.training,
         Some(policy.data.threshold.operations),
     )?;
     let as_of = args.as_of.unwrap_or_else(Date::today_utc);
-    Ok((policy::classify(&policy, &est, as_of), record))
+    Ok(models
+        .into_iter()
+        .map(|(m, est)| {
+            let c = policy::classify(&policy, &est, as_of);
+            (m, c)
+        })
+        .collect())
 }
 
 /// The classification's headline: `CONTROLLED (ECCN 4E091)`.
@@ -143,7 +191,7 @@ pub fn human(out: &Output, style: Style) -> String {
     let _ = writeln!(
         s,
         "{}  {}",
-        style.bold(&out.path.display().to_string()),
+        style.bold(out.name),
         style.dim(&format!("export classification as of {}", c.as_of))
     );
     let _ = writeln!(s, "  {:<12} {}", "decision", headline(c, style));

@@ -139,6 +139,7 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
         "{}",
         super::classify::human(
             &super::classify::Output {
+                name: &model.display().to_string(),
                 path: model,
                 training_record: Some(record_path.clone()),
                 classified: &classified,

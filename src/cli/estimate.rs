@@ -4,6 +4,7 @@
 use super::Exit;
 use super::inputs::{self, Failure, TrainingArgs};
 use super::render::{self, Style, count, grouped};
+use super::selection::SetArgs;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ pub struct Args {
     path: PathBuf,
     #[command(flatten)]
     training: TrainingArgs,
+    #[command(flatten)]
+    set: SetArgs,
     /// Policy whose threshold to compare against: a built-in id or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -28,30 +31,40 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Output<'a> {
+    /// The model's name: `org/name@rev` in a hub cache, else its path.
+    name: &'a str,
     path: &'a Path,
     training_record: Option<PathBuf>,
     #[serde(flatten)]
     estimate: &'a Estimate,
 }
 
+/// One block (human) or one JSON line per model of the set.
 pub fn run(args: &Args) -> Exit {
     match estimate(args) {
-        Ok((est, record_path)) => {
-            let out = Output {
-                path: &args.path,
-                training_record: record_path,
-                estimate: &est,
-            };
-            if args.json {
-                match serde_json::to_string(&out) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => {
-                        render::error(&e, None);
-                        return Exit::Error;
+        Ok(models) => {
+            let style = Style::stdout();
+            for (i, (m, est)) in models.iter().enumerate() {
+                let out = Output {
+                    name: &m.name,
+                    path: &m.path,
+                    training_record: m.record.clone(),
+                    estimate: est,
+                };
+                if args.json {
+                    match serde_json::to_string(&out) {
+                        Ok(s) => println!("{s}"),
+                        Err(e) => {
+                            render::error(&e, None);
+                            return Exit::Error;
+                        }
                     }
+                } else {
+                    if i > 0 {
+                        println!();
+                    }
+                    print!("{}", human(&out, style));
                 }
-            } else {
-                print!("{}", human(&out, Style::stdout()));
             }
             Exit::Ok
         }
@@ -62,13 +75,15 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-fn estimate(args: &Args) -> Result<(Estimate, Option<PathBuf>), Failure> {
+fn estimate(args: &Args) -> Result<Vec<(inputs::Loaded, Estimate)>, Failure> {
     let policy = inputs::read_policy(&args.policy)?;
-    inputs::estimate(
+    let (_, models) = inputs::estimate_all(
         &args.path,
+        &args.set,
         &args.training,
         Some(policy.data.threshold.operations),
-    )
+    )?;
+    Ok(models)
 }
 
 /// `3.80e25`.
@@ -95,7 +110,7 @@ fn human(out: &Output, style: Style) -> String {
     let _ = writeln!(
         s,
         "{}  {}",
-        style.bold(&out.path.display().to_string()),
+        style.bold(out.name),
         style.dim("training-compute estimate")
     );
     let mut row = |label: &str, value: String| {

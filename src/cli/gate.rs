@@ -5,9 +5,11 @@ use super::Exit;
 use super::classify::{headline, operations, reasons, status_line};
 use super::inputs::{self, Failure, TrainingArgs, parse_country, parse_date};
 use super::render::{self, Style};
+use super::selection::{self, SetArgs};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use weightguard::artifact_set::ArtifactSet;
 use weightguard::policy::{self, Date, GateDecision, GateOutcome, Transfer};
 
 /// Decide whether a transfer of the weights to a destination may go ahead, and under which
@@ -27,6 +29,8 @@ pub struct Args {
     licenses: Option<PathBuf>,
     #[command(flatten)]
     training: TrainingArgs,
+    #[command(flatten)]
+    set: SetArgs,
     /// Policy: a built-in id (`weightguard policy list`) or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -40,10 +44,20 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Output<'a> {
+    /// The model's name: `org/name@rev` in a hub cache, else its path.
+    name: &'a str,
     path: &'a Path,
     training_record: Option<PathBuf>,
     #[serde(flatten)]
     gate: &'a GateDecision,
+}
+
+/// The transfer's decision: the deciding model's, flattened, and every model's own.
+#[derive(Serialize)]
+struct SetOutput<'a> {
+    #[serde(flatten)]
+    deciding: &'a Output<'a>,
+    models: &'a [Output<'a>],
 }
 
 pub fn exit(d: GateOutcome) -> Exit {
@@ -56,14 +70,33 @@ pub fn exit(d: GateOutcome) -> Exit {
 }
 
 pub fn run(args: &Args) -> Exit {
-    match evaluate(args) {
-        Ok((g, record)) => {
-            let out = Output {
-                path: &args.path,
-                training_record: record,
-                gate: &g,
-            };
+    let decided = decide(&Request {
+        path: &args.path,
+        destination: &args.destination,
+        holder_hq: args.holder_hq.as_deref(),
+        licenses: args.licenses.as_deref(),
+        training: &args.training,
+        set: &args.set,
+        policy: &args.policy,
+        as_of: args.as_of,
+    });
+    match decided {
+        Ok(d) => {
             if args.json {
+                let outs: Vec<Output> = d
+                    .models
+                    .iter()
+                    .map(|(m, g)| Output {
+                        name: &m.name,
+                        path: &m.path,
+                        training_record: m.record.clone(),
+                        gate: g,
+                    })
+                    .collect();
+                let out = SetOutput {
+                    deciding: &outs[d.deciding],
+                    models: &outs,
+                };
                 match serde_json::to_string(&out) {
                     Ok(s) => println!("{s}"),
                     Err(e) => {
@@ -72,36 +105,15 @@ pub fn run(args: &Args) -> Exit {
                     }
                 }
             } else {
-                print!(
-                    "{}",
-                    human(
-                        &out.path.display().to_string(),
-                        out.training_record.as_deref(),
-                        &g,
-                        Style::stdout()
-                    )
-                );
+                print!("{}", set_human(&args.path, &d, Style::stdout()));
             }
-            exit(g.decision)
+            exit(d.decision().decision)
         }
         Err((msg, hint)) => {
             render::error(&msg, hint);
             Exit::Error
         }
     }
-}
-
-fn evaluate(args: &Args) -> Result<(GateDecision, Option<PathBuf>), Failure> {
-    let (g, record, _) = decide(&Request {
-        path: &args.path,
-        destination: &args.destination,
-        holder_hq: args.holder_hq.as_deref(),
-        licenses: args.licenses.as_deref(),
-        training: &args.training,
-        policy: &args.policy,
-        as_of: args.as_of,
-    })?;
-    Ok((g, record))
 }
 
 /// What a gate decision needs (shared with `seal`, which gates before it seals).
@@ -111,33 +123,97 @@ pub struct Request<'a> {
     pub holder_hq: Option<&'a str>,
     pub licenses: Option<&'a Path>,
     pub training: &'a TrainingArgs,
+    pub set: &'a SetArgs,
     pub policy: &'a str,
     pub as_of: Option<Date>,
 }
 
-/// Loads the policy, licences and estimate, and decides; also returns the policy used.
-pub fn decide(r: &Request) -> Result<(GateDecision, Option<PathBuf>, policy::Policy), Failure> {
+/// Every model's gate decision, and which one decides the transfer.
+pub struct Decided {
+    /// The artifact set decided on (`None` for a bare config.json).
+    pub set: Option<ArtifactSet>,
+    pub models: Vec<(inputs::Loaded, GateDecision)>,
+    /// Index into `models` of the decision that decides the transfer.
+    pub deciding: usize,
+    pub policy: policy::Policy,
+}
+
+impl Decided {
+    /// The transfer's decision.
+    pub fn decision(&self) -> &GateDecision {
+        &self.models[self.deciding].1
+    }
+}
+
+/// Loads the policy, licences and every model of the path, estimates and gates each.
+pub fn decide(r: &Request) -> Result<Decided, Failure> {
     let policy = inputs::read_policy(r.policy)?;
     let licences = match r.licenses {
         Some(p) => inputs::read_licences(p)?,
         None => vec![],
     };
-    let (est, record) =
-        inputs::estimate(r.path, r.training, Some(policy.data.threshold.operations))?;
+    let (set, estimated) = inputs::estimate_all(
+        r.path,
+        r.set,
+        r.training,
+        Some(policy.data.threshold.operations),
+    )?;
     let as_of = r.as_of.unwrap_or_else(Date::today_utc);
-    let g = policy::gate(
-        &policy,
-        &est,
-        &Transfer {
-            destination: r.destination,
-            holder_hq: r.holder_hq,
-            licences: &licences,
-            model_ids: &[],
-        },
-        as_of,
-    )
-    .map_err(|e| (e.to_string(), None))?;
-    Ok((g, record, policy))
+    let mut models = Vec::with_capacity(estimated.len());
+    for (m, est) in estimated {
+        let g = policy::gate(
+            &policy,
+            &est,
+            &Transfer {
+                destination: r.destination,
+                holder_hq: r.holder_hq,
+                licences: &licences,
+                model_ids: &[],
+            },
+            as_of,
+        )
+        .map_err(|e| (format!("{}: {e}", m.name), None))?;
+        models.push((m, g));
+    }
+    let gates: Vec<GateDecision> = models.iter().map(|(_, g)| g.clone()).collect();
+    let deciding = policy::combine::deciding_gate(&gates)
+        .ok_or_else(|| ("no models to decide on".to_owned(), None))?;
+    Ok(Decided {
+        set,
+        models,
+        deciding,
+        policy,
+    })
+}
+
+/// The human report of a set: one model as before; several with a headline naming the model that
+/// decides, then each model's report.
+pub fn set_human(path: &Path, d: &Decided, style: Style) -> String {
+    let mut s = String::new();
+    if d.models.len() > 1 {
+        let g = d.decision();
+        let _ = writeln!(
+            s,
+            "{}  {} models → {}: {}, decided by {}\n",
+            style.bold(&path.display().to_string()),
+            d.models.len(),
+            g.destination,
+            style.warn(&g.decision.as_str().to_uppercase().replace('_', " ")),
+            d.models[d.deciding].0.name
+        );
+    }
+    for (k, (m, g)) in d.models.iter().enumerate() {
+        if k > 0 {
+            s.push('\n');
+        }
+        s.push_str(&human(&m.name, m.record.as_deref(), g, style));
+    }
+    if let Some(set) = &d.set
+        && let Some(line) = selection::ignored_line(&set.ignored, style)
+    {
+        s.push_str(&line);
+    }
+    s
 }
 
 /// The gate's human report (also used by `demo`).

@@ -4,6 +4,7 @@
 use super::Exit;
 use super::progress::ByteProgress;
 use super::render::{self, Style, bytes};
+use super::selection::SetArgs;
 use std::path::PathBuf;
 use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode, SegmentKind};
 
@@ -24,6 +25,8 @@ pub struct Args {
     /// Never memory-map: read every file with positioned reads into bounded buffers.
     #[arg(long)]
     no_mmap: bool,
+    #[command(flatten)]
+    set: SetArgs,
 }
 
 pub fn run(args: &Args) -> Exit {
@@ -38,7 +41,7 @@ pub fn run(args: &Args) -> Exit {
     let mut exit = Exit::Ok;
     let style = Style::stdout();
     for path in &args.paths {
-        let result = digest::plan(path).and_then(|target| {
+        let result = digest::target(path, &args.set.options()).and_then(|target| {
             let bar = ByteProgress::start("hashing", target.bytes());
             let result = digest::hash_target(&target, &opts, &|n| bar.add(n));
             bar.finish();

@@ -1,8 +1,10 @@
 //! Inputs shared by estimate, classify, gate and seal: the model, its training record, the
 //! accelerator table, the policy, the date, counts. Each loader returns a [`Failure`] (message, hint) the command renders.
 
+use super::selection::{self, SetArgs};
 use std::path::{Path, PathBuf};
-use weightguard::artifact::{self, Artifact, ModelConfig, read::MeteredFile};
+use weightguard::artifact::{Artifact, ModelConfig, read::MeteredFile};
+use weightguard::artifact_set::ArtifactSet;
 use weightguard::compute::{self, AcceleratorTable, Estimate, EstimateInput, TrainingRecord};
 use weightguard::policy::{self, Date, Policy};
 
@@ -37,8 +39,27 @@ pub fn parse_country(s: &str) -> Result<String, String> {
     policy::countries::parse(s)
 }
 
-/// A bare config.json is a config; anything else goes through the artifact stage.
-pub fn load(path: &Path) -> Result<(Option<Artifact>, Option<ModelConfig>), Failure> {
+/// One model of the named path, read and ready to estimate.
+pub struct Loaded {
+    /// `org/name@rev` in a hub cache, else the model's path.
+    pub name: String,
+    pub path: PathBuf,
+    pub artifact: Option<Artifact>,
+    /// A bare config.json named instead of weights.
+    pub config: Option<ModelConfig>,
+    /// The training record that applies to it.
+    pub record: Option<PathBuf>,
+}
+
+/// The models `path` denotes: a bare config.json is one config; anything else is the artifact
+/// set (`weightguard::artifact_set`), every model of it read, with the training record that
+/// applies to each. Any model that cannot be read fails the whole call: a decision on the
+/// others alone would be a decision on less than the user named.
+pub fn load(
+    path: &Path,
+    sel: &SetArgs,
+    named_record: Option<&Path>,
+) -> Result<(Option<ArtifactSet>, Vec<Loaded>), Failure> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -46,31 +67,73 @@ pub fn load(path: &Path) -> Result<(Option<Artifact>, Option<ModelConfig>), Fail
     if path.is_file() && name.ends_with(".json") && !name.ends_with(".index.json") {
         let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
         let c = ModelConfig::read(&mut f).map_err(|e| (e.to_string(), None))?;
-        return Ok((None, Some(c)));
+        let loaded = Loaded {
+            name: path.display().to_string(),
+            path: path.to_owned(),
+            artifact: None,
+            config: Some(c),
+            record: record_path(path, None, named_record),
+        };
+        return Ok((None, vec![loaded]));
     }
-    let a = artifact::open(path).map_err(|e| {
-        (
-            e.to_string(),
-            Some("name a model directory, a weights file or a config.json"),
-        )
-    })?;
-    Ok((Some(a), None))
-}
-
-/// The training record named, or `training-record.toml` beside the weights.
-pub fn record_path(path: &Path, named: Option<&Path>) -> Option<PathBuf> {
-    match named {
-        Some(p) => Some(p.to_owned()),
-        None => {
-            let dir = if path.is_dir() {
-                path.to_owned()
-            } else {
-                path.parent().map(Path::to_owned).unwrap_or_default()
-            };
-            let beside = dir.join("training-record.toml");
-            beside.is_file().then_some(beside)
+    let set = selection::collect(path, sel)?;
+    let mut models = Vec::new();
+    for (m, opened) in set.open_models() {
+        let a = opened.map_err(|e| {
+            (
+                e.to_string(),
+                Some("the file is malformed; nothing in it was trusted, loaded or executed"),
+            )
+        })?;
+        if let Some(a) = a {
+            models.push(Loaded {
+                name: m.name.clone(),
+                path: a.path.clone(),
+                record: record_path(path, Some(&m.files.dir), named_record),
+                artifact: Some(a),
+                config: None,
+            });
         }
     }
+    if models.is_empty() {
+        return Err((
+            format!(
+                "{}: no model weights found (looked for safetensors, GGUF and PyTorch files by content, at any depth)",
+                path.display()
+            ),
+            Some(no_weights_hint(&set)),
+        ));
+    }
+    Ok((Some(set), models))
+}
+
+fn no_weights_hint(set: &ArtifactSet) -> &'static str {
+    if set.ignored.is_empty() {
+        "name a model directory, a weights file, a shard index or a hub cache repository"
+    } else {
+        "some paths were left out (see `inspect`); --no-default-excludes or fewer --exclude walks them"
+    }
+}
+
+/// The training record named; else `training-record.toml` in the model's own directory; else
+/// the one beside the named path.
+pub fn record_path(path: &Path, model_dir: Option<&Path>, named: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = named {
+        return Some(p.to_owned());
+    }
+    if let Some(d) = model_dir {
+        let own = d.join("training-record.toml");
+        if own.is_file() {
+            return Some(own);
+        }
+    }
+    let dir = if path.is_dir() {
+        path.to_owned()
+    } else {
+        path.parent().map(Path::to_owned).unwrap_or_default()
+    };
+    let beside = dir.join("training-record.toml");
+    beside.is_file().then_some(beside)
 }
 
 fn read_text(path: &Path, what: &'static str, limit: usize) -> Result<String, Failure> {
@@ -146,21 +209,10 @@ pub struct TrainingArgs {
     pub disagreement_factor: f64,
 }
 
-/// Loads the model at `path`, its record and the accelerator table, and estimates; returns the
-/// estimate and the record used.
-pub fn estimate(
-    path: &Path,
-    training: &TrainingArgs,
-    threshold: Option<f64>,
-) -> Result<(Estimate, Option<PathBuf>), Failure> {
-    let (artifact, config) = load(path)?;
-    let record_path = record_path(path, training.training_record.as_deref());
-    let record = match &record_path {
-        Some(p) => Some(read_record(p)?),
-        None => None,
-    };
-    let accelerators = match &training.accelerators {
-        None => AcceleratorTable::builtin(),
+/// The accelerator table: `--accelerators` or the built-in one.
+pub fn accelerators(training: &TrainingArgs) -> Result<AcceleratorTable, Failure> {
+    match &training.accelerators {
+        None => Ok(AcceleratorTable::builtin()),
         Some(p) => {
             let text = read_text(
                 p,
@@ -172,18 +224,47 @@ pub fn estimate(
                     format!("{}: {e}", p.display()),
                     Some("the accelerator table format is policies/accelerators.toml"),
                 )
-            })?
+            })
         }
+    }
+}
+
+/// Estimates one loaded model with its training record.
+pub fn estimate_model(
+    m: &Loaded,
+    training: &TrainingArgs,
+    accelerators: &AcceleratorTable,
+    threshold: Option<f64>,
+) -> Result<Estimate, Failure> {
+    let record = match &m.record {
+        Some(p) => Some(read_record(p)?),
+        None => None,
     };
-    let est = compute::estimate(&EstimateInput {
-        artifact: artifact.as_ref(),
-        config: config.as_ref(),
+    compute::estimate(&EstimateInput {
+        artifact: m.artifact.as_ref(),
+        config: m.config.as_ref(),
         record: record.as_ref(),
         tokens: training.tokens,
-        accelerators: &accelerators,
+        accelerators,
         disagreement_factor: training.disagreement_factor,
         threshold,
     })
-    .map_err(|e| (e.to_string(), None))?;
-    Ok((est, record_path))
+    .map_err(|e| (format!("{}: {e}", m.name), None))
+}
+
+/// Every model of `path`, estimated: (model, estimate) in the set's order, and the set.
+pub fn estimate_all(
+    path: &Path,
+    sel: &SetArgs,
+    training: &TrainingArgs,
+    threshold: Option<f64>,
+) -> Result<(Option<ArtifactSet>, Vec<(Loaded, Estimate)>), Failure> {
+    let (set, models) = load(path, sel, training.training_record.as_deref())?;
+    let table = accelerators(training)?;
+    let mut out = Vec::with_capacity(models.len());
+    for m in models {
+        let est = estimate_model(&m, training, &table, threshold)?;
+        out.push((m, est));
+    }
+    Ok((set, out))
 }

@@ -2,9 +2,11 @@
 
 use super::Exit;
 use super::render::{self, Style, bytes, count, grouped};
+use super::selection::{self, SetArgs};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use weightguard::artifact::{self, ArtifactError, InspectReport, Layout, RoleCount};
+use weightguard::artifact_set::Ignored;
 
 /// Report format, files, tensors, parameters (learned vs buffers) and architecture of model
 /// weights, reading headers only.
@@ -21,14 +23,18 @@ pub struct Args {
     /// it): the one fingerprint that survives renaming and resharding.
     #[arg(long)]
     hash: bool,
+    #[command(flatten)]
+    set: SetArgs,
 }
 
-/// The inspect report, with the root digest when `--hash` asked for it.
+/// The inspect report of one model, with the set's root digest when `--hash` asked for it.
 #[derive(serde::Serialize)]
 struct WithDigest<'a> {
     #[serde(flatten)]
     report: &'a InspectReport,
-    /// Model root digest (hex), or `null` when the path holds no tensors.
+    /// What the set's rules left out of the named path.
+    ignored: &'a [Ignored],
+    /// Model root digest (hex) of the whole set, or `null` when it holds no tensors.
     #[serde(skip_serializing_if = "Option::is_none")]
     root: Option<Option<String>>,
 }
@@ -36,56 +42,111 @@ struct WithDigest<'a> {
 pub fn run(args: &Args) -> Exit {
     let mut exit = Exit::Ok;
     let style = Style::stdout();
-    for (i, path) in args.paths.iter().enumerate() {
-        match artifact::open(path) {
-            Ok(a) => {
-                let report = a.report();
-                let root = if args.hash {
-                    let opts = weightguard::digest::Options::default();
-                    match weightguard::digest::hash_path(path, &opts, &|_| {}) {
-                        Ok(h) => Some(h.root.map(|r| r.to_string())),
-                        Err(e) => {
-                            render::error(&e, None);
-                            exit = Exit::Error;
-                            continue;
-                        }
-                    }
-                } else {
-                    None
-                };
-                if args.json {
-                    let out = WithDigest {
-                        report: &report,
-                        root: root.clone(),
-                    };
-                    match serde_json::to_string(&out) {
-                        Ok(line) => println!("{line}"),
-                        Err(e) => {
-                            render::error(&e, None);
-                            exit = Exit::Error;
-                        }
-                    }
-                } else {
-                    if i > 0 {
-                        println!();
-                    }
-                    print!("{}", human(&report, style));
-                    if let Some(root) = &root {
-                        println!(
-                            "  {:<13} {}",
-                            "model root",
-                            root.as_deref().unwrap_or("none (no tensors)")
-                        );
-                    }
+    let mut first = true;
+    for path in &args.paths {
+        let set = match selection::collect(path, &args.set) {
+            Ok(s) => s,
+            Err((msg, hint)) => {
+                render::error(&msg, hint);
+                exit = Exit::Error;
+                continue;
+            }
+        };
+        let root = if args.hash {
+            let opts = weightguard::digest::Options::default();
+            match weightguard::digest::hash_set(&set, &opts, &|_| {}) {
+                Ok(h) => Some(h.root.map(|r| r.to_string())),
+                Err(e) => {
+                    render::error(&e, None);
+                    exit = Exit::Error;
+                    continue;
                 }
             }
-            Err(e) => {
-                render::error(&e, hint(&e));
-                exit = Exit::Error;
+        } else {
+            None
+        };
+        let mut shown = 0;
+        let opened = set.open_models();
+        let models = opened.len();
+        if !args.json && models > 1 {
+            if !first {
+                println!();
             }
+            first = false;
+            println!(
+                "{}  {}",
+                style.bold(&path.display().to_string()),
+                style.dim(&format!(
+                    "{models} models; each is counted, decided and sealed"
+                ))
+            );
+        }
+        for (_, result) in opened {
+            let a = match result {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(e) => {
+                    render::error(&e, hint(&e));
+                    exit = Exit::Error;
+                    continue;
+                }
+            };
+            shown += 1;
+            let report = a.report();
+            if args.json {
+                let out = WithDigest {
+                    report: &report,
+                    ignored: &set.ignored,
+                    root: root.clone(),
+                };
+                match serde_json::to_string(&out) {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => {
+                        render::error(&e, None);
+                        exit = Exit::Error;
+                    }
+                }
+            } else {
+                if !first {
+                    println!();
+                }
+                first = false;
+                print!("{}", human(&report, style));
+                if models == 1 {
+                    print!("{}", ignored_and_root(&set.ignored, &root, style));
+                }
+            }
+        }
+        if !args.json && models > 1 {
+            println!();
+            print!("{}", ignored_and_root(&set.ignored, &root, style));
+        }
+        if shown == 0 && exit == Exit::Ok {
+            let e = ArtifactError::NoWeights { path: path.clone() };
+            render::error(
+                &e,
+                Some(if set.ignored.is_empty() {
+                    "name a weight file (safetensors, GGUF, PyTorch), a shard index, a model directory or a hub cache repository"
+                } else {
+                    "some paths were left out (shown with --json); --no-default-excludes or fewer --exclude walks them"
+                }),
+            );
+            exit = Exit::Error;
         }
     }
     exit
+}
+
+fn ignored_and_root(ignored: &[Ignored], root: &Option<Option<String>>, style: Style) -> String {
+    let mut s = selection::ignored_line(ignored, style).unwrap_or_default();
+    if let Some(root) = root {
+        s.push_str(&format!(
+            "  {:<13} {}\n",
+            "model root",
+            root.as_deref().unwrap_or("none (no tensors)")
+        ));
+    }
+    s
 }
 
 fn hint(e: &ArtifactError) -> Option<&'static str> {
@@ -117,7 +178,7 @@ pub fn human(r: &InspectReport, style: Style) -> String {
     let _ = writeln!(
         out,
         "{}  {}",
-        style.bold(&r.path.display().to_string()),
+        style.bold(&r.name),
         style.dim(&format!("{}, {layout}", r.format.name()))
     );
     let mut row = |label: &str, value: String| {

@@ -15,6 +15,7 @@ mod policy;
 mod progress;
 mod render;
 mod seal;
+mod selection;
 mod verify;
 
 use clap::{Parser, Subcommand};

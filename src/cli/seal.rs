@@ -6,6 +6,7 @@ use super::gate::{self, Request};
 use super::inputs::{TrainingArgs, parse_country, parse_date};
 use super::progress::ByteProgress;
 use super::render::{self, Style, bytes};
+use super::selection::{self, SetArgs};
 use std::path::PathBuf;
 use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey, keys};
 use weightguard::policy::{self, Date, GateDecision, GateOutcome, Policy};
@@ -46,6 +47,8 @@ pub struct Args {
     expires: Option<Date>,
     #[command(flatten)]
     training: TrainingArgs,
+    #[command(flatten)]
+    set: SetArgs,
     /// Policy: a built-in id or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
@@ -66,33 +69,46 @@ pub fn run(args: &Args) -> Exit {
         holder_hq: args.holder_hq.as_deref(),
         licenses: args.licenses.as_deref(),
         training: &args.training,
+        set: &args.set,
         policy: &args.policy,
         as_of: None,
     });
-    let (g, record, policy) = match decided {
-        Ok(x) => x,
+    let d = match decided {
+        Ok(d) => d,
         Err((msg, hint)) => {
             render::error(&msg, hint);
             return Exit::Error;
         }
     };
-    if g.decision != GateOutcome::Allowed {
-        eprint!(
-            "{}",
-            gate::human(
-                &args.path.display().to_string(),
-                record.as_deref(),
-                &g,
-                Style::stderr()
-            )
-        );
+    let Some(set) = &d.set else {
         render::error(
             &format!(
-                "not sealed: the gate says {} for {}",
-                g.decision.as_str(),
-                g.destination
+                "{}: a bare config.json holds no weights to seal",
+                args.path.display()
             ),
-            Some("an envelope is only written for a transfer the policy allows"),
+            Some("name the model directory or weight files"),
+        );
+        return Exit::Usage;
+    };
+    let g = d.decision().clone();
+    let policy = &d.policy;
+    if g.decision != GateOutcome::Allowed {
+        eprint!("{}", gate::set_human(&args.path, &d, Style::stderr()));
+        let blocking = &d.models[d.deciding].0.name;
+        render::error(
+            &format!(
+                "not sealed: the gate says {} for {} ({})",
+                g.decision.as_str(),
+                g.destination,
+                if d.models.len() > 1 {
+                    format!("decided by {blocking}, one of {} models", d.models.len())
+                } else {
+                    blocking.clone()
+                }
+            ),
+            Some(
+                "an envelope is only written for a transfer the policy allows for every model in it",
+            ),
         );
         return gate::exit(g.decision);
     }
@@ -122,16 +138,15 @@ pub fn run(args: &Args) -> Exit {
         }
         let terms = terms(
             &g,
-            &policy,
+            policy,
             args.site.clone(),
             args.expires.map(|d| d.to_string()),
             today.to_string(),
         )
         .map_err(|e| e.to_string())?;
-        let total = weightguard::digest::plan(&args.path).map_or(0, |t| t.bytes());
-        let bar = ByteProgress::start("sealing", total);
-        let sealed = envelope::seal_with_progress(
-            &args.path,
+        let bar = ByteProgress::start("sealing", set.bytes());
+        let sealed = envelope::seal_set(
+            set,
             &args.output,
             &recipients,
             &key,
@@ -178,6 +193,16 @@ pub fn run(args: &Args) -> Exit {
                 println!("  {:<14} {}", "sealer", r.claims.sealer);
                 if let Some(root) = &r.root {
                     println!("  {:<14} {root}", "model root");
+                }
+                if d.models.len() > 1 {
+                    let names: Vec<&str> = d.models.iter().map(|(m, _)| m.name.as_str()).collect();
+                    println!("  {:<14} {} ({})", "models", names.len(), names.join(", "));
+                }
+                if let Some(line) = selection::ignored_line(&r.ignored, style) {
+                    print!(
+                        "{}",
+                        line.replacen("  ignored      ", "  ignored       ", 1)
+                    );
                 }
             }
             Exit::Ok

@@ -235,12 +235,21 @@ pub fn hash_file(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<FileDigest, DigestError> {
     let path = planned.path.as_path();
+    let shown = planned.shown.as_deref().unwrap_or(path);
     let io = |source| DigestError::Io {
-        path: path.to_owned(),
+        path: shown.to_owned(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
-    let before = file.metadata().map_err(io)?;
+    // A file of an artifact set must still be the file listed; a path named on its own may be a
+    // pipe or a device, read as a stream.
+    let (mut file, before) = match &planned.id {
+        Some(id) => crate::artifact_set::identity::open_listed(path, id).map_err(io)?,
+        None => {
+            let file = File::open(path).map_err(io)?;
+            let meta = file.metadata().map_err(io)?;
+            (file, meta)
+        }
+    };
     if !before.is_file() {
         let mut hasher = SegmentHasher::new(Vec::new(), true, true);
         let size = buffered::hash_stream(&mut file, path, &mut hasher, progress)?;
@@ -294,7 +303,9 @@ pub fn hash_file(
         }
     };
     check_unchanged(path, &file, &before)?;
-    fed.finish(read)
+    let mut digest = fed.finish(read)?;
+    digest.path = shown.to_owned();
+    Ok(digest)
 }
 
 /// One file's digests from bytes the caller reads and feeds in order: the same layout,
@@ -477,7 +488,7 @@ mod tests {
         File::create(&path)
             .and_then(|f| f.set_len(len))
             .expect("create sparse file");
-        PlannedFile { path, size: len }
+        PlannedFile::new(path, len)
     }
 
     /// Truncates the file to 1 MiB the first time any bytes are reported hashed.
@@ -568,7 +579,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("model.safetensors");
         std::fs::write(&path, b"{\"not\": \"safetensors\"}").expect("write");
-        let f = PlannedFile { path, size: 22 };
+        let f = PlannedFile::new(path, 22);
         let e = hash_file(&f, &Options::default(), &|_| {}).expect_err("malformed");
         assert!(matches!(e, DigestError::Weights(_)), "{e:?}");
         assert!(e.to_string().contains("model.safetensors"), "{e}");

@@ -37,6 +37,11 @@ pub enum DigestError {
     #[error("{}: not a regular file, directory or pipe", path.display())]
     Unsupported { path: PathBuf },
 
+    /// The path could not be turned into an artifact set (a link leaving it, a special file…);
+    /// `what` names the file and the cause.
+    #[error("{what}")]
+    Set { path: PathBuf, what: String },
+
     /// A weight file whose header is malformed: nothing in it is trusted, so no per-tensor
     /// digests are given for it.
     #[error(transparent)]

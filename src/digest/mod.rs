@@ -30,19 +30,48 @@ pub use engine::{
     FedFileDigest, LARGE_FILE, MMAP_WINDOW, Options, ReadMode, hash_file, hash_target,
 };
 pub use error::DigestError;
-pub use plan::{PlannedFile, Target, plan};
+pub use plan::{PlannedFile, Target, from_set, plan_stream};
 pub use report::{
     Digest, FileDigest, FileKind, HashReport, RangeDigest, ReadPath, SegmentDigest, SegmentKind,
     TensorDigest,
 };
 pub use root::{ROOT_CONTEXT, RootEntry, root_digest};
 
-/// Plans and hashes `path` (a file or a directory); `progress` is called with each count of
-/// bytes hashed.
+/// Hashes every file of an artifact set (what `hash`, `inspect --hash` and `seal` agree on).
+pub fn hash_set(
+    set: &crate::artifact_set::ArtifactSet,
+    opts: &Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<HashReport, DigestError> {
+    hash_target(&from_set(set), opts, progress)
+}
+
+/// Hashes `path`: a file or a directory as its artifact set with the default rules, a pipe or
+/// device as one stream; `progress` is called with each count of bytes hashed.
 pub fn hash_path(
     path: &std::path::Path,
     opts: &Options,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<HashReport, DigestError> {
-    hash_target(&plan(path)?, opts, progress)
+    hash_target(&target(path, &Default::default())?, opts, progress)
+}
+
+/// What hashing `path` reads under the set `options`.
+pub fn target(
+    path: &std::path::Path,
+    options: &crate::artifact_set::Options,
+) -> Result<Target, DigestError> {
+    let meta = std::fs::metadata(path).map_err(|source| DigestError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if meta.is_file() || meta.is_dir() {
+        let set = crate::artifact_set::collect(path, options).map_err(|e| DigestError::Set {
+            path: path.to_owned(),
+            what: e.to_string(),
+        })?;
+        Ok(from_set(&set))
+    } else {
+        plan_stream(path)
+    }
 }

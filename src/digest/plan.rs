@@ -1,10 +1,7 @@
-//! What to hash for a path the user named: the file itself, or every file under a directory.
+//! What to hash: the files of an artifact set, or a stream named on its own.
 
 use super::DigestError;
 use std::path::{Path, PathBuf};
-
-/// Deepest directory nesting walked; deeper directories are an error rather than a stack risk.
-pub const MAX_DEPTH: usize = 64;
 
 /// The files under one path the user named.
 #[derive(Debug, Clone)]
@@ -18,8 +15,24 @@ pub struct Target {
 /// only known once read).
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
+    /// Where the bytes are read.
     pub path: PathBuf,
     pub size: u64,
+    /// The name reports give it, when not `path` (a hub snapshot's link, not its blob).
+    pub shown: Option<PathBuf>,
+    /// The identity it was listed with (an artifact set's file): opened only if unchanged.
+    pub id: Option<crate::artifact_set::FileId>,
+}
+
+impl PlannedFile {
+    pub fn new(path: PathBuf, size: u64) -> Self {
+        PlannedFile {
+            path,
+            size,
+            shown: None,
+            id: None,
+        }
+    }
 }
 
 impl Target {
@@ -29,36 +42,40 @@ impl Target {
     }
 }
 
-/// Lists what hashing `path` will read. A directory yields every regular file under it, sorted
-/// by path, following symbolic links to files (model caches are made of them) but not to
-/// directories (which could loop). A named pipe or device yields itself.
-pub fn plan(path: &Path) -> Result<Target, DigestError> {
+/// The files of an artifact set, as the digest engine reads them: each opened only if it is
+/// still the file listed, reported under the name the user sees.
+pub fn from_set(set: &crate::artifact_set::ArtifactSet) -> Target {
+    Target {
+        path: set.path.clone(),
+        files: set
+            .files
+            .iter()
+            .map(|f| PlannedFile {
+                path: f.real.clone(),
+                size: f.id.size,
+                shown: Some(f.shown.clone()),
+                id: Some(f.id),
+            })
+            .collect(),
+    }
+}
+
+/// The plan for a path named on its own that is no artifact set: a named pipe or a device,
+/// read once as a stream. Files and directories go through the artifact set ([`from_set`]), so
+/// `hash` reads exactly what every other command reads.
+pub fn plan_stream(path: &Path) -> Result<Target, DigestError> {
     let meta = std::fs::metadata(path).map_err(|source| DigestError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut files = Vec::new();
-    if meta.is_dir() {
-        walk(path, 0, &mut files)?;
-        files.sort_by(|a: &PlannedFile, b| a.path.cmp(&b.path));
-    } else if meta.is_file() {
-        files.push(PlannedFile {
-            path: path.to_owned(),
-            size: meta.len(),
-        });
-    } else if is_stream(&meta) {
-        files.push(PlannedFile {
-            path: path.to_owned(),
-            size: 0,
-        });
-    } else {
+    if !is_stream(&meta) {
         return Err(DigestError::Unsupported {
             path: path.to_owned(),
         });
     }
     Ok(Target {
         path: path.to_owned(),
-        files,
+        files: vec![PlannedFile::new(path.to_owned(), 0)],
     })
 }
 
@@ -72,35 +89,4 @@ fn is_stream(meta: &std::fs::Metadata) -> bool {
 #[cfg(not(unix))]
 fn is_stream(_meta: &std::fs::Metadata) -> bool {
     false
-}
-
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PlannedFile>) -> Result<(), DigestError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| DigestError::Io { path, source }
-    };
-    if depth > MAX_DEPTH {
-        return Err(DigestError::Io {
-            path: dir.to_owned(),
-            source: std::io::Error::other(format!("directories nested more than {MAX_DEPTH} deep")),
-        });
-    }
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let path = entry.path();
-        let kind = entry.file_type().map_err(io(&path))?;
-        if kind.is_dir() {
-            walk(&path, depth + 1, out)?;
-        } else if kind.is_file() || kind.is_symlink() {
-            // A dangling link is an error naming it: silently skipping it would leave a hole.
-            let meta = std::fs::metadata(&path).map_err(io(&path))?;
-            if meta.is_file() {
-                out.push(PlannedFile {
-                    path,
-                    size: meta.len(),
-                });
-            }
-        }
-    }
-    Ok(())
 }

@@ -28,6 +28,10 @@ pub struct Manifest {
     pub root: Option<String>,
     /// The gate decision the seal relied on, as the gate printed it.
     pub decision: serde_json::Value,
+    /// Paths of the sealed directory that the artifact set's rules left out, and why (absent
+    /// when none were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<crate::artifact_set::Ignored>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,4 +27,4 @@ pub use error::EnvelopeError;
 pub use inspect::{Verified, verify};
 pub use keys::{SignerKey, SigningKey};
 pub use open::{OpenReport, Site, open};
-pub use seal::{SealReport, SealTerms, seal, seal_with_progress};
+pub use seal::{SealReport, SealTerms, seal, seal_set, seal_with_progress};

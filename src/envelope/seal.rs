@@ -21,6 +21,9 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+use crate::artifact_set::identity::open_listed;
+use crate::artifact_set::{ArtifactSet, FileId, Ignored};
+
 /// Everything the sealer decides before sealing (from the gate).
 #[derive(Debug, Clone)]
 pub struct SealTerms {
@@ -48,9 +51,12 @@ pub struct SealReport {
     pub envelope_bytes: u64,
     pub root: Option<String>,
     pub claims: Claims,
+    /// What the set's rules left out (recorded in the manifest too).
+    pub ignored: Vec<Ignored>,
 }
 
-/// Seals the file or directory `input` into the envelope `output`.
+/// Seals the file or directory `input` (its artifact set with the default rules) into the
+/// envelope `output`.
 pub fn seal(
     input: &Path,
     output: &Path,
@@ -72,15 +78,46 @@ pub fn seal_with_progress(
     overwrite: bool,
     progress: &dyn Fn(u64),
 ) -> Result<SealReport, EnvelopeError> {
+    let set = crate::artifact_set::collect(input, &Default::default()).map_err(|e| {
+        EnvelopeError::Input {
+            path: input.to_owned(),
+            what: e.to_string(),
+        }
+    })?;
+    seal_set(&set, output, recipients, key, terms, overwrite, progress)
+}
+
+/// Seals exactly the files of `set` (the set that was gated) into `output`. Each file is opened
+/// only if it is still the file listed; after the last byte, the path is listed again, and any
+/// file added, removed or changed since the set was built makes the seal fail with nothing left
+/// behind.
+pub fn seal_set(
+    set: &ArtifactSet,
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+    overwrite: bool,
+    progress: &dyn Fn(u64),
+) -> Result<SealReport, EnvelopeError> {
     check_destination(output, recipients, overwrite)?;
-    let files = entries(input)?;
+    check_not_inside(&set.path, output)?;
+    let files = entries(set)?;
+    let ignored = set.ignored.clone();
+    let last_check = || {
+        set.recheck().map_err(|e| EnvelopeError::Input {
+            path: set.path.clone(),
+            what: e.to_string(),
+        })
+    };
     let sealed = write_envelope(
         output,
         recipients,
         key,
         terms,
         overwrite,
-        |batcher, claims| produce(&files, claims, terms, key, batcher, progress),
+        |batcher, claims| produce(&files, &ignored, claims, terms, key, batcher, progress),
+        &last_check,
     )?;
     let (manifest, bytes) = sealed.filled;
     Ok(SealReport {
@@ -90,7 +127,34 @@ pub fn seal_with_progress(
         envelope_bytes: sealed.envelope_bytes,
         root: manifest.root,
         claims: sealed.claims,
+        ignored: manifest.ignored,
     })
+}
+
+/// An envelope written into the directory it seals would be sealed into itself (or, with
+/// `--force`, replace the weights it seals): refused.
+fn check_not_inside(input: &Path, output: &Path) -> Result<(), EnvelopeError> {
+    let Ok(input) = std::fs::canonicalize(input) else {
+        return Ok(());
+    };
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(dir) = std::fs::canonicalize(parent) else {
+        return Ok(());
+    };
+    let out = dir.join(output.file_name().unwrap_or_default());
+    if out == input || out.starts_with(&input) {
+        return Err(EnvelopeError::Input {
+            path: output.to_owned(),
+            what: format!(
+                "the envelope would be written inside what it seals ({}); write it elsewhere",
+                input.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Seals the bytes `payload` returns as the envelope's entire plaintext, in place of the tar
@@ -108,9 +172,15 @@ pub fn seal_raw_payload(
     terms: &SealTerms,
 ) -> Result<u64, EnvelopeError> {
     check_destination(output, recipients, false)?;
-    let sealed = write_envelope(output, recipients, key, terms, false, |batcher, claims| {
-        batcher.push(&payload(claims))
-    })?;
+    let sealed = write_envelope(
+        output,
+        recipients,
+        key,
+        terms,
+        false,
+        |batcher, claims| batcher.push(&payload(claims)),
+        &|| Ok(()),
+    )?;
     Ok(sealed.envelope_bytes)
 }
 
@@ -150,6 +220,7 @@ fn write_envelope<T>(
     terms: &SealTerms,
     overwrite: bool,
     fill: impl FnOnce(&mut Batcher, &str) -> Result<T, EnvelopeError>,
+    last_check: &dyn Fn() -> Result<(), EnvelopeError>,
 ) -> Result<Sealed<T>, EnvelopeError> {
     let rng = SystemRandom::new();
     let mut key_bytes = [0u8; 16];
@@ -293,6 +364,9 @@ fn write_envelope<T>(
     let filled = produced?;
     let written = written?;
     out_file.sync_all().map_err(EnvelopeError::io(tmp.path()))?;
+    // The envelope is complete but not yet in place: the last moment to find that what it holds
+    // is no longer what was decided on (the temporary is removed on this error).
+    last_check()?;
     if overwrite {
         tmp.persist(output)
             .map_err(|e| EnvelopeError::io(output)(e.error))?;
@@ -336,47 +410,40 @@ fn write_sealed(
 
 /// A file to seal and its name inside the envelope.
 struct Entry {
+    /// Where its bytes are read.
     path: PathBuf,
+    /// As the user sees it (in errors).
+    shown: PathBuf,
     name: String,
     size: u64,
+    id: FileId,
 }
 
-fn entries(input: &Path) -> Result<Vec<Entry>, EnvelopeError> {
-    let target = crate::digest::plan(input).map_err(|e| EnvelopeError::Input {
-        path: input.to_owned(),
-        what: e.to_string(),
-    })?;
-    let is_dir = input.is_dir();
+fn entries(set: &ArtifactSet) -> Result<Vec<Entry>, EnvelopeError> {
     let mut out = Vec::new();
-    for f in target.files {
-        let rel = if is_dir {
-            f.path.strip_prefix(input).unwrap_or(&f.path).to_owned()
-        } else {
-            PathBuf::from(f.path.file_name().unwrap_or_default())
-        };
-        let name = rel
-            .components()
-            .map(|c| c.as_os_str().to_str())
-            .collect::<Option<Vec<_>>>()
-            .map(|parts| parts.join("/"))
-            .ok_or_else(|| EnvelopeError::Input {
-                path: f.path.clone(),
+    for f in &set.files {
+        let name = crate::artifact_set::ignore::rel_string(&f.rel).ok_or_else(|| {
+            EnvelopeError::Input {
+                path: f.shown.clone(),
                 what: "file names must be UTF-8".into(),
-            })?;
+            }
+        })?;
         tar::check_name(&name).map_err(|what| EnvelopeError::Input {
-            path: f.path.clone(),
+            path: f.shown.clone(),
             what,
         })?;
         if name == manifest::ENTRY_NAME {
             return Err(EnvelopeError::Input {
-                path: f.path.clone(),
+                path: f.shown.clone(),
                 what: "a file may not take the manifest's name".into(),
             });
         }
         out.push(Entry {
-            path: f.path,
+            path: f.real.clone(),
+            shown: f.shown.clone(),
             name,
-            size: f.size,
+            size: f.id.size,
+            id: f.id,
         });
     }
     Ok(out)
@@ -385,6 +452,7 @@ fn entries(input: &Path) -> Result<Vec<Entry>, EnvelopeError> {
 /// Fills batches with the tar stream of `files` and the signed manifest; returns the manifest.
 fn produce(
     files: &[Entry],
+    ignored: &[Ignored],
     claims_digest: &str,
     terms: &SealTerms,
     key: &SigningKey,
@@ -394,29 +462,18 @@ fn produce(
     let mut entries = Vec::with_capacity(files.len());
     let mut bytes = 0u64;
     for f in files {
-        let io = EnvelopeError::io(&f.path);
-        let mut file = std::fs::File::open(&f.path).map_err(io)?;
-        // A checkpoint still being written must not be sealed half-done: its length must be
-        // the one listed, and nothing about it may change until it was read to the end.
-        let before = file.metadata().map_err(EnvelopeError::io(&f.path))?;
-        if before.len() != f.size {
-            return Err(EnvelopeError::Input {
-                path: f.path.clone(),
-                what: format!(
-                    "changed while being sealed (length {} bytes when listed, {} when opened)",
-                    f.size,
-                    before.len()
-                ),
-            });
-        }
+        // A checkpoint still being written must not be sealed half-done: it must be the file
+        // listed (and gated), and nothing about it may change until it was read to the end.
+        let (mut file, before) =
+            open_listed(&f.path, &f.id).map_err(EnvelopeError::io(&f.shown))?;
         let head = tar::file_header(&f.name, f.size).map_err(|what| EnvelopeError::Input {
-            path: f.path.clone(),
+            path: f.shown.clone(),
             what,
         })?;
         batcher.push(&head)?;
         let mut hasher = FileHasher::for_sealing(&f.path, &f.name, f.size).map_err(|what| {
             EnvelopeError::Input {
-                path: f.path.clone(),
+                path: f.shown.clone(),
                 what,
             }
         })?;
@@ -426,17 +483,17 @@ fn produce(
             let want = spare.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let n = file
                 .read(&mut spare[..want])
-                .map_err(EnvelopeError::io(&f.path))?;
+                .map_err(EnvelopeError::io(&f.shown))?;
             if n == 0 {
                 return Err(EnvelopeError::Input {
-                    path: f.path.clone(),
+                    path: f.shown.clone(),
                     what: format!("file shrank while being sealed ({left} bytes missing)"),
                 });
             }
             hasher
                 .feed(&spare[..n])
                 .map_err(|what| EnvelopeError::Input {
-                    path: f.path.clone(),
+                    path: f.shown.clone(),
                     what,
                 })?;
             batcher.commit(n);
@@ -444,16 +501,16 @@ fn produce(
             progress(n as u64);
         }
         let changed = crate::digest::change_since(&f.path, &file, &before)
-            .map_err(EnvelopeError::io(&f.path))?;
+            .map_err(EnvelopeError::io(&f.shown))?;
         if let Some(what) = changed {
             return Err(EnvelopeError::Input {
-                path: f.path.clone(),
+                path: f.shown.clone(),
                 what: format!("changed while being sealed ({what})"),
             });
         }
         batcher.push(&vec![0u8; tar::padding(f.size)])?;
         entries.push(hasher.finish().map_err(|what| EnvelopeError::Input {
-            path: f.path.clone(),
+            path: f.shown.clone(),
             what,
         })?);
         bytes += f.size;
@@ -464,6 +521,7 @@ fn produce(
         root: root_of(&entries),
         files: entries,
         decision: terms.gate.clone(),
+        ignored: ignored.to_vec(),
     };
     let signed = manifest::sign(&manifest, key);
     let head = tar::file_header(manifest::ENTRY_NAME, signed.len() as u64)

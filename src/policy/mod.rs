@@ -12,6 +12,7 @@
 //! returned.
 
 pub mod classify;
+pub mod combine;
 pub mod countries;
 pub mod date;
 pub mod decision;
