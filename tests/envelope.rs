@@ -628,12 +628,10 @@ fn a_file_changing_while_sealed_is_refused() {
             "modified",
         ),
     ];
-    // Sealing the weights file alone, the change lands in the file being read; sealing the
-    // directory, the first bytes read are another file's, and the change is found on opening.
     // Sealing the weights file alone, the change lands in the file being read. Sealing the
     // directory, the first bytes read are another file's, so the change lands before the file is
-    // opened: a new length is refused (it is not the length listed); new bytes of the same
-    // length are simply what is sealed, consistently, and the envelope is written.
+    // opened: it is no longer the file listed and gated (a new length, a new modification time),
+    // and is refused before a byte of it is sealed.
     let inputs = [(&weights, "while read"), (&f.model, "before read")];
     for ((name, change, expected), (input, when)) in cases
         .iter()
@@ -643,7 +641,7 @@ fn a_file_changing_while_sealed_is_refused() {
         std::fs::write(&weights, &original).unwrap();
         let expected = match (*when, *expected) {
             ("before read", "length") => Some("when listed"),
-            ("before read", _) => None,
+            ("before read", _) => Some("modified since it was listed"),
             (_, e) => Some(e),
         };
         let out = f.dir.path().join("changing.age");

@@ -274,8 +274,8 @@ fn bare_and_legacy_pickles_and_side_files_are_scanned() {
     assert_eq!(r["security_findings"][0]["member"], "system info");
     assert_eq!(r["security_findings"][0]["global"], "os.system");
 
-    // A malicious pytorch_model.bin beside safetensors weights: safetensors are counted, the
-    // pickle is still scanned, since a loader may pick it.
+    // A malicious pytorch_model.bin beside safetensors weights: a second model of the directory
+    // (a loader may pick either), counted and scanned; the safetensors model stays safe.
     let model = tempfile::tempdir().unwrap();
     std::fs::write(
         model.path().join("model.safetensors"),
@@ -290,11 +290,23 @@ fn bare_and_legacy_pickles_and_side_files_are_scanned() {
         &bin,
         serde_json::json!({"data_pkl": hex(&global_call("os", "system", "id"))}),
     );
-    let r = inspect_json(model.path());
-    assert_eq!(r["format"], "safetensors");
-    assert_eq!(r["parameters"]["total"], 2);
-    assert_eq!(r["safe"], false);
-    assert_eq!(r["security_findings"][0]["global"], "os.system");
+    let out = weightguard(&["inspect", "--json", model.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let models: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(models.len(), 2, "{}", stdout(&out));
+    let st = models
+        .iter()
+        .find(|m| m["format"] == "safetensors")
+        .unwrap();
+    assert_eq!(st["parameters"]["total"], 2);
+    assert_eq!(st["safe"], true);
+    let pt = models.iter().find(|m| m["format"] == "pytorch").unwrap();
+    assert!(pt["name"].as_str().unwrap().ends_with("pytorch_model.bin"));
+    assert_eq!(pt["safe"], false);
+    assert_eq!(pt["security_findings"][0]["global"], "os.system");
 }
 
 #[test]

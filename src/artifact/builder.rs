@@ -65,7 +65,14 @@ impl<'t> Builder<'t> {
     }
 
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), ArtifactError> {
-        let files = detect::scan_dir(self.tree, dir, &mut self.bytes_read)?;
+        let mut files = detect::scan_dir(self.tree, dir, &mut self.bytes_read)?;
+        // A file whose content matches no format but whose name claims safetensors or GGUF is
+        // read as that format, so a damaged weight file is an error naming it, never skipped.
+        for d in &mut files {
+            if d.kind == Kind::Unknown {
+                d.kind = detect::kind_by_name(&d.path);
+            }
+        }
         if let Some(index) = find_index(self.tree, dir)? {
             let mut weights = Vec::new();
             for d in files {

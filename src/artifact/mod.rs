@@ -225,6 +225,16 @@ pub fn open_model(
 ) -> Result<Option<Artifact>, ArtifactError> {
     let view = crate::artifact_set::ModelView::new(tree, model);
     let mut b = Builder::new(&view, model.path());
+    if model.named
+        && let Some(file) = model.files.first()
+    {
+        let d = detect::detect(&view, file, &mut b.bytes_read)?;
+        b.add_single(d)?;
+        b.read_config(&model.dir)?;
+        let mut a = b.finish();
+        a.name = name.to_owned();
+        return Ok(Some(a));
+    }
     match b.add_dir(&model.dir) {
         Ok(()) => {}
         Err(ArtifactError::NoWeights { .. }) => return Ok(None),

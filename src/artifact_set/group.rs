@@ -32,6 +32,9 @@ pub struct ModelFiles {
     pub scanned: Vec<PathBuf>,
     /// `config.json` beside it, read for architecture facts.
     pub config: Option<PathBuf>,
+    /// A file the user named on its own: read as named whatever its content (an unknown file
+    /// is an error naming it), a split GGUF part with the parts beside it.
+    pub named: bool,
 }
 
 impl ModelFiles {
@@ -112,6 +115,7 @@ pub fn group_dir(
             files: members,
             scanned: vec![],
             config: config.clone(),
+            named: false,
         });
     }
 
@@ -143,6 +147,7 @@ pub fn group_dir(
         files,
         scanned: vec![],
         config: config.clone(),
+        named: false,
     };
     for (_, files) in by_kind {
         models.push(single(files));

@@ -16,7 +16,7 @@ pub const DEFAULT_EXCLUDES: [&str; 5] = [
     ".gitattributes",
     ".gitignore",
     ".github",
-    ".cache/huggingface",
+    "**/.cache/huggingface",
 ];
 
 /// Longest pattern accepted (matching is quadratic in the worst case).

@@ -152,6 +152,9 @@ pub fn collect(path: &Path, options: &Options) -> Result<ArtifactSet, SetError> 
     };
     set.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     set.group()?;
+    if !is_dir {
+        set.name_the_named_file();
+    }
     Ok(set)
 }
 
@@ -195,11 +198,14 @@ fn named_file(w: &mut walk::Walker, path: &Path, meta: &std::fs::Metadata) -> Re
         let index = artifact::sharded::read_index(&mut f)?;
         beside.extend(index.shards.iter().cloned());
         beside.push("config.json".into());
-    } else if let Some((prefix, total)) = gguf_split_name(&fname) {
-        let n: u64 = total.parse().unwrap_or(0);
-        for k in 1..=n.min(100_000) {
-            beside.push(format!("{prefix}-{k:0w$}-of-{total}.gguf", w = total.len()));
+    } else {
+        if let Some((prefix, total)) = gguf_split_name(&fname) {
+            let n: u64 = total.parse().unwrap_or(0);
+            for k in 1..=n.min(100_000) {
+                beside.push(format!("{prefix}-{k:0w$}-of-{total}.gguf", w = total.len()));
+            }
         }
+        beside.push("config.json".into());
     }
     for b in beside {
         if b == fname {
@@ -209,6 +215,8 @@ fn named_file(w: &mut walk::Walker, path: &Path, meta: &std::fs::Metadata) -> Re
         let candidate = real_dir.join(&b);
         match std::fs::symlink_metadata(&candidate) {
             Err(_) if b == "config.json" || fname.ends_with(".gguf") => continue,
+            // config.json beside a weight file that is not one: a directory, a pipe.
+            Ok(m) if b == "config.json" && !m.is_file() && !m.file_type().is_symlink() => continue,
             Err(e) => {
                 return Err(SetError::Io {
                     path: dir.join(&b),
@@ -269,6 +277,42 @@ impl ArtifactSet {
         self.models = models;
         self.bytes_read = bytes_read;
         Ok(())
+    }
+
+    /// A named weight file is one model, read as named: whatever its content (an unknown file is
+    /// an error naming it), with the split parts beside it; an index keeps its grouping.
+    fn name_the_named_file(&mut self) {
+        let Some(named) = self.files.iter().find(|f| f.shown == self.path) else {
+            return;
+        };
+        let name = named.rel.to_string_lossy();
+        if name.ends_with(".index.json") || name.ends_with(".json") && self.models.len() == 1 {
+            return;
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("")).to_owned();
+        let mut files = vec![self.path.clone()];
+        files.extend(
+            self.files
+                .iter()
+                .filter(|f| f.shown != self.path && f.rel.to_string_lossy().ends_with(".gguf"))
+                .map(|f| f.shown.clone()),
+        );
+        let config = self
+            .files
+            .iter()
+            .find(|f| f.rel == Path::new("config.json"))
+            .map(|f| f.shown.clone());
+        self.models = vec![SetModel {
+            name: self.path.display().to_string(),
+            files: ModelFiles {
+                dir,
+                file: Some(self.path.clone()),
+                files,
+                scanned: vec![],
+                config,
+                named: true,
+            },
+        }];
     }
 
     /// `org/name@rev` plus the model's place inside the snapshot, or the model's shown path.

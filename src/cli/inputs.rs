@@ -252,13 +252,16 @@ pub fn estimate_model(
     .map_err(|e| (format!("{}: {e}", m.name), None))
 }
 
+/// The set (none for a bare config.json) and each of its models with its estimate.
+pub type Estimated = (Option<ArtifactSet>, Vec<(Loaded, Estimate)>);
+
 /// Every model of `path`, estimated: (model, estimate) in the set's order, and the set.
 pub fn estimate_all(
     path: &Path,
     sel: &SetArgs,
     training: &TrainingArgs,
     threshold: Option<f64>,
-) -> Result<(Option<ArtifactSet>, Vec<(Loaded, Estimate)>), Failure> {
+) -> Result<Estimated, Failure> {
     let (set, models) = load(path, sel, training.training_record.as_deref())?;
     let table = accelerators(training)?;
     let mut out = Vec::with_capacity(models.len());

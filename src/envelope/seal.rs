@@ -21,7 +21,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::artifact_set::identity::open_listed;
+use crate::artifact_set::identity::open_regular;
 use crate::artifact_set::{ArtifactSet, FileId, Ignored};
 
 /// Everything the sealer decides before sealing (from the gate).
@@ -464,8 +464,13 @@ fn produce(
     for f in files {
         // A checkpoint still being written must not be sealed half-done: it must be the file
         // listed (and gated), and nothing about it may change until it was read to the end.
-        let (mut file, before) =
-            open_listed(&f.path, &f.id).map_err(EnvelopeError::io(&f.shown))?;
+        let (mut file, before) = open_regular(&f.path).map_err(EnvelopeError::io(&f.shown))?;
+        if let Some(what) = f.id.change_to(&FileId::of(&before)) {
+            return Err(EnvelopeError::Input {
+                path: f.shown.clone(),
+                what: format!("changed while being sealed ({what})"),
+            });
+        }
         let head = tar::file_header(&f.name, f.size).map_err(|what| EnvelopeError::Input {
             path: f.shown.clone(),
             what,
