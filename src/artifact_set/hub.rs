@@ -21,7 +21,7 @@ pub struct Snapshot {
     pub repo_dir: PathBuf,
     /// `…/snapshots/<commit>`.
     pub dir: PathBuf,
-    /// `org/name@<commit>` (the commit shortened to 12 digits when it is a hash).
+    /// `org/name@<commit>`.
     pub name: String,
     /// Snapshots of other revisions left unread (their names relative to the repository).
     pub other_revisions: Vec<String>,
@@ -71,14 +71,6 @@ pub fn repo_name(repo_dir: &Path) -> String {
     match rest.split_once("--") {
         Some((org, name)) => format!("{kind}{org}/{name}"),
         None => format!("{kind}{rest}"),
-    }
-}
-
-fn short(rev: &str) -> &str {
-    if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
-        &rev[..12]
-    } else {
-        rev
     }
 }
 
@@ -148,7 +140,7 @@ pub fn resolve(repo_dir: &Path, revision: Option<&str>) -> Result<Snapshot, SetE
             listed()
         )));
     }
-    let name = format!("{}@{}", repo_name(repo_dir), short(&commit));
+    let name = format!("{}@{commit}", repo_name(repo_dir));
     let other_revisions = available
         .into_iter()
         .filter(|a| *a != commit)
@@ -174,7 +166,6 @@ mod tests {
         );
         assert_eq!(repo_name(Path::new("models--gpt2")), "gpt2");
         assert_eq!(repo_name(Path::new("datasets--a--b")), "datasets/a/b");
-        assert_eq!(short(&"a".repeat(40)), "aaaaaaaaaaaa");
         assert!(!plain("../x"));
         assert!(!plain(".."));
         assert!(plain("v1.0"));

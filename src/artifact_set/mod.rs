@@ -36,6 +36,19 @@ pub struct Options {
     pub follow_external_links: bool,
     /// The hub cache revision to read (a branch, tag or commit); default `main`.
     pub revision: Option<String>,
+    /// Record a path that breaks a rule (a link out of the root, a special file, an unreadable
+    /// directory, a malformed index) as a [`Problem`] and go on, instead of failing: `audit`
+    /// reports each as a finding. Every other command fails closed.
+    pub lenient: bool,
+}
+
+/// A path the set could not include under its rules (lenient sets only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Relative to the named path.
+    pub rel: PathBuf,
+    /// The refusal, naming the path and the cause.
+    pub what: String,
 }
 
 /// One regular file of the set.
@@ -89,6 +102,8 @@ pub struct ArtifactSet {
     pub bytes_read: u64,
     /// Whether the named path is a directory (a named file is sealed under its own name).
     pub is_dir: bool,
+    /// Paths left out because they break a rule (only with [`Options::lenient`]).
+    pub problems: Vec<Problem>,
 }
 
 /// Builds the set for `path`.
@@ -112,10 +127,9 @@ pub fn collect(path: &Path, options: &Options) -> Result<ArtifactSet, SetError> 
             // A snapshot named directly: its links lead into the repository's blobs.
             let contain = std::fs::canonicalize(&repo).map_err(SetError::io(path))?;
             let rev = real.file_name().unwrap_or_default().to_string_lossy();
-            let short = if rev.len() == 40 { &rev[..12] } else { &rev };
             w.scopes.push(Scope {
                 rel: PathBuf::new(),
-                name: format!("{}@{short}", hub::repo_name(&repo)),
+                name: format!("{}@{rev}", hub::repo_name(&repo)),
             });
             w.walk_dir(&real, Path::new(""), &contain, 0, 0)?;
         } else {
@@ -124,10 +138,12 @@ pub fn collect(path: &Path, options: &Options) -> Result<ArtifactSet, SetError> 
                 name: path.display().to_string(),
             });
             if hub::is_hub_root(&real) {
-                w.ignored.push(Ignored {
-                    path: ".locks/".into(),
-                    rule: "hub cache: download locks".into(),
-                });
+                if real.join(".locks").is_dir() {
+                    w.ignored.push(Ignored {
+                        path: ".locks/".into(),
+                        rule: "hub cache: download locks".into(),
+                    });
+                }
                 w.walk_dir_skipping(&real, &real, ".locks")?;
             } else {
                 w.walk_dir(&real, Path::new(""), &real, 0, 0)?;
@@ -149,6 +165,7 @@ pub fn collect(path: &Path, options: &Options) -> Result<ArtifactSet, SetError> 
         models: Vec::new(),
         bytes_read: 0,
         is_dir,
+        problems: std::mem::take(&mut w.problems),
     };
     set.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     set.group()?;
@@ -266,14 +283,27 @@ impl ArtifactSet {
         let tree = self.tree();
         let mut bytes_read = 0;
         let mut models = Vec::new();
+        let mut problems = Vec::new();
         for (dir, files) in &by_dir {
             let scope = &self.scopes[scope_of_dir[dir]];
-            for m in group::group_dir(&tree, dir, files, &mut bytes_read)? {
+            let grouped = match group::group_dir(&tree, dir, files, &mut bytes_read) {
+                Ok(g) => g,
+                Err(e) if self.options.lenient => {
+                    problems.push(Problem {
+                        rel: dir.strip_prefix(&self.path).unwrap_or(dir).to_owned(),
+                        what: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for m in grouped {
                 let name = self.model_name(scope, &m);
                 models.push(SetModel { name, files: m });
             }
         }
         drop(tree);
+        self.problems.extend(problems);
         self.models = models;
         self.bytes_read = bytes_read;
         Ok(())

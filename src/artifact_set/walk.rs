@@ -3,7 +3,7 @@
 
 use super::identity::{FileId, kind_name};
 use super::ignore::{Ignored, Rules, rel_string};
-use super::{Options, Scope, SetError, SetFile, hub};
+use super::{Options, Problem, Scope, SetError, SetFile, hub};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,8 @@ pub(super) struct Walker<'o> {
     shown_base: PathBuf,
     /// A name left out at the top of the walk (already recorded as ignored).
     skip_top: Option<String>,
+    /// Entries that broke a rule, in a lenient walk.
+    pub problems: Vec<Problem>,
 }
 
 impl<'o> Walker<'o> {
@@ -40,6 +42,7 @@ impl<'o> Walker<'o> {
             ancestors: Vec::new(),
             shown_base: shown_base.to_owned(),
             skip_top: None,
+            problems: Vec::new(),
         })
     }
 
@@ -98,6 +101,19 @@ impl<'o> Walker<'o> {
             (meta.dev(), meta.ino())
         };
         self.ancestors.push(me);
+        let r = self.walk_entries(real, rel, contain, scope, depth);
+        self.ancestors.pop();
+        r
+    }
+
+    fn walk_entries(
+        &mut self,
+        real: &Path,
+        rel: &Path,
+        contain: &Path,
+        scope: usize,
+        depth: usize,
+    ) -> Result<(), SetError> {
         let shown_dir = self.shown(rel);
         let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(real)
             .map_err(SetError::io(&shown_dir))?
@@ -121,9 +137,17 @@ impl<'o> Walker<'o> {
                 self.ignore(&child_rel, is_dir_hint, &rule);
                 continue;
             }
-            self.entry(&child_real, &child_rel, contain, scope, depth)?;
+            match self.entry(&child_real, &child_rel, contain, scope, depth) {
+                Ok(()) => {}
+                // A lenient walk (audit) reports the entry and goes on; a guard fails closed.
+                Err(e @ SetError::TooManyFiles { .. }) => return Err(e),
+                Err(e) if self.opts.lenient => self.problems.push(Problem {
+                    rel: child_rel,
+                    what: e.to_string(),
+                }),
+                Err(e) => return Err(e),
+            }
         }
-        self.ancestors.pop();
         Ok(())
     }
 

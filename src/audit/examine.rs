@@ -13,6 +13,7 @@ use crate::artifact::detect::{self, Kind};
 use crate::artifact::read::MeteredFile;
 use crate::artifact::tree::Tree;
 use crate::artifact::{self, Artifact, Format};
+use crate::artifact_set::{ModelFiles, group};
 use crate::compute::{self, AcceleratorTable, EstimateInput, TrainingRecord};
 use crate::envelope::{self, EnvelopeError};
 use crate::policy::{self, Classification, Date, Policy};
@@ -94,6 +95,16 @@ pub fn examine(ctx: &Context, unit: &Unit) -> Vec<ArtifactResult> {
     let files: Vec<PathBuf> = match unit {
         Unit::File(key) => vec![key.clone()],
         Unit::ModelDir(dir) => ctx.listing.dirs.get(dir).cloned().unwrap_or_default(),
+        Unit::Problem(key) => {
+            let what = ctx.listing.problems.get(key).cloned().unwrap_or_default();
+            let mut r = ArtifactResult::new(
+                ctx.listing.display_name(key),
+                ctx.store.uri(key),
+                ArtifactKind::Unreadable,
+            );
+            r.findings.push(Finding::new(Rule::UnreadPath, what));
+            return vec![r];
+        }
     };
     let mut out = Vec::new();
     let mut weights = Vec::new();
@@ -133,14 +144,53 @@ pub fn examine(ctx: &Context, unit: &Unit) -> Vec<ArtifactResult> {
         }
     }
     if !weights.is_empty() {
-        let path = match unit {
+        let dir = match unit {
             Unit::ModelDir(dir) => dir.clone(),
-            Unit::File(key) => key.clone(),
+            _ => weights[0].parent().unwrap_or(Path::new("")).to_owned(),
         };
+        // The same grouping as every other command: a GGUF beside safetensors, two indexes, a
+        // PyTorch checkpoint beside safetensors are each a model of their own.
         let before = fetched.load(Ordering::Relaxed);
-        let mut r = examine_weights(ctx, tree, &path, &weights);
-        r.bytes_read = weights_bytes + fetched.load(Ordering::Relaxed) - before;
-        out.push(r);
+        let mut side = 0;
+        let mut files = weights.clone();
+        files.extend(
+            ctx.listing
+                .dirs
+                .get(&dir)
+                .into_iter()
+                .flatten()
+                .filter(|f| is_side_file(f) && matches!(unit, Unit::ModelDir(_)))
+                .cloned(),
+        );
+        match group::group_dir(tree, &dir, &files, &mut side) {
+            Ok(models) => {
+                let n = models.len();
+                for (i, mut m) in models.into_iter().enumerate() {
+                    if let Unit::File(key) = unit {
+                        // A unit of one file: the model is that file, named by it.
+                        m.file = Some(key.clone());
+                    }
+                    let start = fetched.load(Ordering::Relaxed);
+                    let mut r = examine_weights(ctx, tree, &m, &weights);
+                    r.bytes_read = fetched.load(Ordering::Relaxed) - start;
+                    if i + 1 == n {
+                        // Detection and grouping reads are charged to the last model.
+                        r.bytes_read += weights_bytes + (start - before);
+                    }
+                    out.push(r);
+                }
+            }
+            Err(e) => {
+                let mut r = unreadable(
+                    ctx,
+                    &dir,
+                    Severity::Medium,
+                    format!("its weight files could not be grouped into models: {e}"),
+                );
+                r.bytes_read = weights_bytes + fetched.load(Ordering::Relaxed) - before;
+                out.push(r);
+            }
+        }
     }
     out
 }
@@ -169,15 +219,28 @@ fn format_id(f: Format) -> &'static str {
     }
 }
 
-/// Weights at `path` (a model directory or a file); `files` are the weight files detected.
+/// One model of a unit (`artifact_set::group`); `files` are the weight files detected in the
+/// unit.
 fn examine_weights(
     ctx: &Context,
     tree: &dyn Tree,
-    path: &Path,
+    model: &ModelFiles,
     files: &[PathBuf],
 ) -> ArtifactResult {
-    let a = match artifact::open_in(tree, path) {
-        Ok(a) => a,
+    let path = model.path();
+    let name = ctx.listing.display_name(path);
+    let a = match artifact::open_model(tree, model, &name) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            let mut r = unreadable(
+                ctx,
+                path,
+                Severity::Low,
+                "a zip archive named or stored like weights, but no PyTorch checkpoint".into(),
+            );
+            r.files = model.files.len();
+            return r;
+        }
         Err(e) => {
             let mut r = unreadable(
                 ctx,
@@ -190,11 +253,7 @@ fn examine_weights(
             return r;
         }
     };
-    let mut r = ArtifactResult::new(
-        display_key(path),
-        ctx.store.uri(path),
-        ArtifactKind::Weights,
-    );
+    let mut r = ArtifactResult::new(name, ctx.store.uri(path), ArtifactKind::Weights);
     r.format = Some(format_id(a.format).to_owned());
     r.files = a.files.len();
     r.size = a.files.iter().map(|f| f.size).sum();

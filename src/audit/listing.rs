@@ -16,6 +16,11 @@ pub struct Listing {
     /// Paths of the files directly in each directory (directories holding only directories
     /// appear too, empty), sorted.
     pub dirs: BTreeMap<PathBuf, Vec<PathBuf>>,
+    /// Paths the artifact set could not include under its rules (a link out of the root, a
+    /// special file, an unreadable directory), with the reason: each is reported.
+    pub problems: BTreeMap<PathBuf, String>,
+    /// Names of parts of the tree: a hub cache snapshot's directory → `org/name@rev`.
+    pub names: Vec<(PathBuf, String)>,
 }
 
 impl Listing {
@@ -40,6 +45,20 @@ impl Listing {
     pub fn size(&self, key: &Path) -> Option<u64> {
         self.files.get(key).copied()
     }
+
+    /// How a path is shown in results: under a named part (a hub snapshot), by that name.
+    pub fn display_name(&self, p: &Path) -> String {
+        for (dir, name) in &self.names {
+            if let Ok(rest) = p.strip_prefix(dir) {
+                return if rest.as_os_str().is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}/{}", rest.display())
+                };
+            }
+        }
+        display_key(p)
+    }
 }
 
 /// A unit of work.
@@ -49,13 +68,15 @@ pub enum Unit {
     ModelDir(PathBuf),
     /// A file outside model directories.
     File(PathBuf),
+    /// A path the listing could not include (see [`Listing::problems`]).
+    Problem(PathBuf),
 }
 
 impl Unit {
     /// The unit's key: its path, `.` for the root.
     pub fn key(&self) -> String {
         let p = match self {
-            Unit::ModelDir(p) | Unit::File(p) => p,
+            Unit::ModelDir(p) | Unit::File(p) | Unit::Problem(p) => p,
         };
         display_key(p)
     }
@@ -127,6 +148,7 @@ pub fn units(listing: &Listing) -> Vec<Unit> {
             out.push(Unit::File(f.clone()));
         }
     }
+    out.extend(listing.problems.keys().map(|p| Unit::Problem(p.clone())));
     out
 }
 

@@ -89,10 +89,13 @@ pub enum Rule {
     EnvelopeNoClaims,
     /// A file that looks like weights (by content or by name) but does not parse.
     ParseFailure,
+    /// A path the artifact set's rules refuse to read (a link out of the root, a special file,
+    /// an unreadable directory): what it holds was not examined.
+    UnreadPath,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::ControlledUnencrypted,
         Rule::NeedsReviewUnencrypted,
         Rule::FingerprintMatch,
@@ -102,6 +105,7 @@ impl Rule {
         Rule::EnvelopeUnverified,
         Rule::EnvelopeNoClaims,
         Rule::ParseFailure,
+        Rule::UnreadPath,
     ];
 
     pub fn id(self) -> &'static str {
@@ -115,6 +119,7 @@ impl Rule {
             Rule::EnvelopeUnverified => "envelope-unverified",
             Rule::EnvelopeNoClaims => "envelope-no-claims",
             Rule::ParseFailure => "parse-failure",
+            Rule::UnreadPath => "unread-path",
         }
     }
 
@@ -125,7 +130,8 @@ impl Rule {
             Rule::NeedsReviewUnencrypted
             | Rule::UnsafePickle
             | Rule::DestinationMismatch
-            | Rule::EnvelopeUnverified => Severity::High,
+            | Rule::EnvelopeUnverified
+            | Rule::UnreadPath => Severity::High,
             Rule::EnvelopeExpired | Rule::ParseFailure => Severity::Medium,
             Rule::EnvelopeNoClaims => Severity::Low,
         }
@@ -154,6 +160,9 @@ impl Rule {
                 "An age file carries no destination claims: where it may be opened is unknown."
             }
             Rule::ParseFailure => "A file looks like weights but does not parse.",
+            Rule::UnreadPath => {
+                "A path could not be read under the artifact set's rules (a link out of the root, a special file, an unreadable directory); what it holds was not examined."
+            }
         }
     }
 }

@@ -6,6 +6,8 @@
 use super::listing::Listing;
 use crate::artifact::read::{FileSource, Source};
 use crate::artifact::tree::Tree;
+use crate::artifact_set::FileId;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,46 +28,53 @@ pub struct LocalStore {
     pub root: PathBuf,
     /// Shown as the root (the path as the user typed it).
     pub shown: String,
+    /// Where each listed file's bytes are, and the identity it was listed with.
+    files: Arc<HashMap<PathBuf, (PathBuf, FileId)>>,
 }
 
 impl LocalStore {
-    /// Lists every regular file under `root` (symbolic links to directories are not followed,
-    /// so a link loop cannot make the walk endless). A file as root lists just that file.
-    pub fn open(path: &Path) -> std::io::Result<(LocalStore, Listing)> {
-        let meta = std::fs::metadata(path)?;
-        if meta.is_file() {
-            let root = path.parent().unwrap_or(Path::new("")).to_owned();
-            let name = PathBuf::from(path.file_name().unwrap_or_default());
-            let store = LocalStore {
-                root,
-                shown: path.display().to_string(),
-            };
-            return Ok((store, Listing::new([(name, meta.len())])));
-        }
-        let mut objects = Vec::new();
-        let mut stack = vec![PathBuf::new()];
-        while let Some(rel) = stack.pop() {
-            for entry in std::fs::read_dir(path.join(&rel))? {
-                let entry = entry?;
-                let ty = entry.file_type()?;
-                let key = rel.join(entry.file_name());
-                if ty.is_dir() {
-                    stack.push(key);
-                } else if ty.is_file() {
-                    objects.push((key, entry.metadata()?.len()));
-                } else if ty.is_symlink()
-                    && let Ok(m) = std::fs::metadata(entry.path())
-                    && m.is_file()
-                {
-                    objects.push((key, m.len()));
-                }
-            }
-        }
-        let store = LocalStore {
-            root: path.to_owned(),
-            shown: path.display().to_string(),
+    /// Lists `path` through the artifact set (`artifact_set::collect`, leniently): the same
+    /// rules as every other command (ignored paths, links, special files, hub caches), with each
+    /// path that breaks one kept as a problem to report. A file as root lists just that file.
+    pub fn open(
+        path: &Path,
+        options: &crate::artifact_set::Options,
+    ) -> Result<(LocalStore, Listing), String> {
+        let mut options = options.clone();
+        options.lenient = true;
+        let set = crate::artifact_set::collect(path, &options).map_err(|e| e.to_string())?;
+        let root = if set.is_dir {
+            path.to_owned()
+        } else {
+            path.parent().unwrap_or(Path::new("")).to_owned()
         };
-        Ok((store, Listing::new(objects)))
+        let mut listing = Listing::new(set.files.iter().map(|f| (f.rel.clone(), f.id.size)));
+        listing.problems = set
+            .problems
+            .iter()
+            .map(|p| (p.rel.clone(), p.what.clone()))
+            .collect();
+        listing.names = set
+            .scopes
+            .iter()
+            .filter(|s| s.name != path.display().to_string())
+            .map(|s| (s.rel.clone(), s.name.clone()))
+            .collect();
+        // Longest first, so a nested name wins.
+        listing
+            .names
+            .sort_by_key(|(d, _)| std::cmp::Reverse(d.components().count()));
+        let store = LocalStore {
+            root,
+            shown: path.display().to_string(),
+            files: Arc::new(
+                set.files
+                    .iter()
+                    .map(|f| (f.rel.clone(), (f.real.clone(), f.id)))
+                    .collect(),
+            ),
+        };
+        Ok((store, listing))
     }
 }
 
@@ -82,7 +91,7 @@ impl Store for LocalStore {
         Box::new(ListedTree {
             listing,
             opener: Box::new(LocalOpener {
-                root: self.root.clone(),
+                files: self.files.clone(),
                 fetched,
             }),
         })
@@ -95,14 +104,19 @@ pub trait Opener: Send + Sync {
 }
 
 struct LocalOpener {
-    root: PathBuf,
+    files: Arc<HashMap<PathBuf, (PathBuf, FileId)>>,
     fetched: Arc<AtomicU64>,
 }
 
 impl Opener for LocalOpener {
+    /// Opens a listed file only if it is still the file listed (never a FIFO swapped in).
     fn open(&self, key: &Path, _len: u64) -> std::io::Result<Box<dyn Source>> {
+        let (real, id) = self.files.get(key).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not in the listing")
+        })?;
+        let (file, meta) = crate::artifact_set::identity::open_listed(real, id)?;
         Ok(Box::new(Counted {
-            inner: FileSource::open(&self.root.join(key))?,
+            inner: FileSource::from_open(file, &meta),
             fetched: self.fetched.clone(),
         }))
     }

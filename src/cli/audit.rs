@@ -5,6 +5,7 @@
 use super::Exit;
 use super::inputs::{self, parse_country, parse_date};
 use super::render as human;
+use super::selection::SetArgs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Args {
     root: Option<String>,
     #[command(flatten)]
     out: OutArgs,
+    #[command(flatten)]
+    set: SetArgs,
     /// Country the store is in (ISO 3166-1 alpha-2): envelopes sealed for another are findings.
     #[arg(long, value_name = "CC", value_parser = parse_country)]
     store_country: Option<String>,
@@ -241,12 +244,8 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
         })?;
         (Arc::new(s), listing)
     } else {
-        let (s, listing) = LocalStore::open(Path::new(&root)).map_err(|e| {
-            (
-                format!("{root}: {e}"),
-                Some("name a directory, a file or s3://bucket/prefix"),
-            )
-        })?;
+        let (s, listing) = LocalStore::open(Path::new(&root), &args.set.options())
+            .map_err(|e| (e, Some("name a directory, a file or s3://bucket/prefix")))?;
         (Arc::new(s), listing)
     };
     let mut trusted_signers = Vec::new();

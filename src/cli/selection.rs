@@ -31,6 +31,7 @@ impl SetArgs {
             no_default_excludes: self.no_default_excludes,
             follow_external_links: self.follow_external_links,
             revision: self.revision.clone(),
+            lenient: false,
         }
     }
 }
