@@ -759,3 +759,73 @@ fn ssh_keys_work_as_recipients_and_identities() {
     .unwrap();
     assert_same_tree(&f.model, &out);
 }
+
+/// Issue 13: a file that appears in the model directory after the set was built (and gated) is
+/// never sealed under the earlier decision: the seal lists the path again at the end and refuses,
+/// leaving no envelope and no temporary behind. So does a file that disappears.
+#[test]
+fn a_file_added_or_removed_during_the_seal_is_refused() {
+    let f = fixture();
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let set = weightguard::artifact_set::collect(&f.model, &Default::default()).unwrap();
+    let late = f.model.join("checkpoint-late.safetensors");
+    let gone = f.model.join("gone.txt");
+    std::fs::write(&gone, b"here when listed").unwrap();
+    let set_with_gone = weightguard::artifact_set::collect(&f.model, &Default::default()).unwrap();
+    for (name, set, change, expected) in [
+        (
+            "added",
+            &set,
+            Box::new(|| std::fs::write(&late, b"{}").unwrap()) as Box<dyn Fn()>,
+            "checkpoint-late.safetensors",
+        ),
+        (
+            "removed",
+            &set_with_gone,
+            Box::new(|| std::fs::remove_file(&gone).unwrap()) as Box<dyn Fn()>,
+            "gone.txt",
+        ),
+    ] {
+        let out = f.dir.path().join(format!("{name}.age"));
+        let changed = std::cell::Cell::new(false);
+        // `set` was built before `gone.txt` was written for the first case: write it back out of
+        // the way so only the change under test differs.
+        if name == "added" {
+            std::fs::remove_file(&gone).unwrap();
+        }
+        let r = envelope::seal_set(
+            set,
+            &out,
+            &recipients,
+            &f.key,
+            &terms("DE", None),
+            false,
+            &|_| {
+                if !changed.replace(true) {
+                    change();
+                }
+            },
+        );
+        let e = r.expect_err(name).to_string();
+        // An added file is found by the last listing; a removed one as soon as it is opened.
+        if name == "added" {
+            assert!(
+                e.contains("changed between the gate and the end of the seal: it appeared"),
+                "{name}: {e}"
+            );
+        }
+        assert!(e.contains(expected), "{name}: {e}");
+        assert!(!out.exists(), "{name}: no envelope");
+        for entry in std::fs::read_dir(f.dir.path()).unwrap() {
+            let n = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !n.starts_with(".weightguard-seal-"),
+                "{name}: {n} left behind"
+            );
+        }
+        if name == "added" {
+            std::fs::remove_file(&late).unwrap();
+            std::fs::write(&gone, b"here when listed").unwrap();
+        }
+    }
+}

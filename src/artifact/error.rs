@@ -13,6 +13,11 @@ pub enum ArtifactError {
         source: std::io::Error,
     },
 
+    /// The path could not be turned into an artifact set, or holds several models where one
+    /// was asked for.
+    #[error("{}: {message}", path.display())]
+    Set { path: PathBuf, message: String },
+
     #[error("{}: no model weights found (looked for safetensors, GGUF and PyTorch files by content, and model.safetensors.index.json)", path.display())]
     NoWeights { path: PathBuf },
 

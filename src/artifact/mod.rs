@@ -176,15 +176,39 @@ impl Artifact {
     }
 }
 
-/// Opens the model at `path`: a weight file of any supported format (detected by content), a
-/// shard index, or a model directory.
+/// Opens the model at `path` (a weight file of any supported format, detected by content, a
+/// shard index, a model directory or a hub cache repository) through its artifact set with the
+/// default rules (`crate::artifact_set`). A path holding several models is an error naming them:
+/// take them from [`crate::artifact_set::collect`].
 pub fn open(path: &Path) -> Result<Artifact, ArtifactError> {
-    // Report a missing path as the I/O error it is, before the tree is asked about it.
-    std::fs::metadata(path).map_err(|source| ArtifactError::Io {
-        path: path.to_owned(),
-        source,
+    use crate::artifact_set::{self, SetError};
+    let set = artifact_set::collect(path, &Default::default()).map_err(|e| match e {
+        SetError::Artifact(e) => e,
+        SetError::Io { path, source } => ArtifactError::Io { path, source },
+        other => ArtifactError::Set {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
     })?;
-    open_in(&tree::LocalTree::default(), path)
+    let mut models = Vec::new();
+    for (_, opened) in set.open_models() {
+        if let Some(a) = opened? {
+            models.push(a);
+        }
+    }
+    match models.len() {
+        0 => Err(ArtifactError::NoWeights {
+            path: path.to_owned(),
+        }),
+        1 => Ok(models.remove(0)),
+        n => Err(ArtifactError::Set {
+            path: path.to_owned(),
+            message: format!(
+                "holds {n} models ({}); name one of them",
+                builder::first_few(&models.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+            ),
+        }),
+    }
 }
 
 /// [`open`] for a path of `tree` (a local directory, a bucket listing).

@@ -418,3 +418,6 @@ impl ArtifactSet {
             .unwrap_or_else(|| self.path.join(rel))
     }
 }
+
+#[cfg(test)]
+mod tests;
