@@ -83,21 +83,7 @@ pub fn run(args: &Args) -> Exit {
     match decided {
         Ok(d) => {
             if args.json {
-                let outs: Vec<Output> = d
-                    .models
-                    .iter()
-                    .map(|(m, g)| Output {
-                        name: &m.name,
-                        path: &m.path,
-                        training_record: m.record.clone(),
-                        gate: g,
-                    })
-                    .collect();
-                let out = SetOutput {
-                    deciding: &outs[d.deciding],
-                    models: &outs,
-                };
-                match serde_json::to_string(&out) {
+                match set_json(&d).and_then(|v| serde_json::to_string(&v)) {
                     Ok(s) => println!("{s}"),
                     Err(e) => {
                         render::error(&e, None);
@@ -114,6 +100,25 @@ pub fn run(args: &Args) -> Exit {
             Exit::Error
         }
     }
+}
+
+/// The `gate --json` object of a decision: the deciding model's fields, and `models[]` (also what
+/// a sealed manifest records as its `decision`).
+pub fn set_json(d: &Decided) -> Result<serde_json::Value, serde_json::Error> {
+    let outs: Vec<Output> = d
+        .models
+        .iter()
+        .map(|(m, g)| Output {
+            name: &m.name,
+            path: &m.path,
+            training_record: m.record.clone(),
+            gate: g,
+        })
+        .collect();
+    serde_json::to_value(SetOutput {
+        deciding: &outs[d.deciding],
+        models: &outs,
+    })
 }
 
 /// What a gate decision needs (shared with `seal`, which gates before it seals).

@@ -136,7 +136,7 @@ pub fn run(args: &Args) -> Exit {
         for r in &args.recipients {
             recipients.extend(keys::parse_recipients(r).map_err(|e| e.to_string())?);
         }
-        let terms = terms(
+        let mut terms = terms(
             &g,
             policy,
             args.site.clone(),
@@ -144,6 +144,8 @@ pub fn run(args: &Args) -> Exit {
             today.to_string(),
         )
         .map_err(|e| e.to_string())?;
+        // The manifest keeps every model's decision, not only the one that decided.
+        terms.gate = gate::set_json(&d).map_err(|e| e.to_string())?;
         let bar = ByteProgress::start("sealing", set.bytes());
         let sealed = envelope::seal_set(
             set,
