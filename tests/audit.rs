@@ -59,6 +59,16 @@ fn build_store(root: &Path) {
         "[model]\nname = \"frontier\"\npublished = false\n[[stage]]\nname = \"pre-training\"\nkind = \"pretraining\"\noperations = 2e26\n",
     )
     .unwrap();
+    // A git-LFS clone keeps a second copy of every weight under .git/: left out by default (as
+    // every command leaves it out), locally and in a bucket, so it is no second artifact.
+    let lfs = frontier.join(".git/lfs/objects/ab/cd");
+    std::fs::create_dir_all(&lfs).unwrap();
+    let shard = std::fs::read_dir(&frontier)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .unwrap();
+    std::fs::copy(&shard, lfs.join("abcd0123")).unwrap();
     // Single file, no record: what the weights alone establish.
     model(&root.join("models/small"), &small(), 2, None);
     // Declared well under the threshold: no finding.

@@ -74,6 +74,26 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// The rule leaving out `rel` or one of the directories above it, and the path it matched
+    /// (a directory ending in `/`): for listings that arrive flat, as a bucket's do.
+    pub fn rule_for_path(&self, rel: &str) -> Option<(String, &str)> {
+        let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        for end in 1..=parts.len() {
+            let prefix = parts[..end].join("/");
+            if let Some(rule) = self.rule_for(&prefix) {
+                let shown = if end < parts.len() {
+                    format!("{prefix}/")
+                } else {
+                    prefix
+                };
+                return Some((shown, rule));
+            }
+        }
+        None
+    }
+}
+
 impl Pattern {
     fn parse(s: &str) -> Result<Pattern, SetError> {
         let bad = |what: &str| SetError::Pattern {
@@ -182,6 +202,16 @@ mod tests {
             "model-00001-of-00002.safetensors"
         ));
         assert!(!glob("*.bin", "bin"));
+    }
+
+    #[test]
+    fn flat_listings_are_matched_by_their_directories() {
+        let r = rules(&[]);
+        assert_eq!(
+            r.rule_for_path("m/.git/lfs/objects/ab/cd/x"),
+            Some(("m/.git/".to_owned(), "default"))
+        );
+        assert_eq!(r.rule_for_path("m/model.safetensors"), None);
     }
 
     #[test]

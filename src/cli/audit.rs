@@ -10,9 +10,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weightguard::artifact_set::ignore::Rules;
 use weightguard::audit::examine::Context;
 use weightguard::audit::fingerprint::{Fingerprints, MAX_FINGERPRINT_BYTES};
-use weightguard::audit::listing::parse_shard;
+use weightguard::audit::listing::{Listing, parse_shard};
 use weightguard::audit::render::{self, OutputFormat};
 use weightguard::audit::run::{self, Options};
 use weightguard::audit::s3::{S3Options, S3Store};
@@ -242,7 +243,7 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
                 Some("check the endpoint, the bucket name and the credentials"),
             )
         })?;
-        (Arc::new(s), listing)
+        (Arc::new(s), exclude(listing, &args.set)?)
     } else {
         let (s, listing) = LocalStore::open(Path::new(&root), &args.set.options())
             .map_err(|e| (e, Some("name a directory, a file or s3://bucket/prefix")))?;
@@ -282,6 +283,19 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
         as_of.to_string(),
         results,
     ))
+}
+
+/// A bucket's listing under the artifact set's ignore rules (the defaults and `--exclude`), as a
+/// local tree is walked: `.git/` copies of weights in a mirrored repository are not audited twice.
+fn exclude(listing: Listing, set: &SetArgs) -> Result<Listing, inputs::Failure> {
+    let options = set.options();
+    let rules = Rules::new(!options.no_default_excludes, &options.excludes)
+        .map_err(|e| (e.to_string(), None))?;
+    let kept = listing.files.into_iter().filter(|(key, _)| {
+        let k = key.to_string_lossy();
+        rules.rule_for_path(&k).is_none()
+    });
+    Ok(Listing::new(kept))
 }
 
 /// A one-line progress bar on stderr, redrawn at most ten times a second.
