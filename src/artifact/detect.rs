@@ -111,8 +111,8 @@ pub fn detect(
     })
 }
 
-/// Regular files of `dir` and their kinds, sorted by name; JSON side files (configs and
-/// indexes) are left to their own readers.
+/// Regular files of `dir` and their kinds, sorted by name; `config.json` and shard indexes are
+/// left to their own readers (any other file, `*.json` included, is told by its content).
 pub fn scan_dir(
     tree: &dyn Tree,
     dir: &Path,
@@ -122,7 +122,7 @@ pub fn scan_dir(
         path: dir.to_owned(),
         source,
     })?;
-    paths.retain(|p| p.extension().is_none_or(|e| e != "json"));
+    paths.retain(|p| !crate::artifact_set::group::is_read_as_json(p));
     paths.sort();
     let mut out = Vec::with_capacity(paths.len());
     for p in paths {

@@ -56,6 +56,11 @@ fn name_of(p: &Path) -> &str {
     p.file_name().and_then(|n| n.to_str()).unwrap_or_default()
 }
 
+/// Files read by the JSON side-file readers, never as weights.
+pub fn is_read_as_json(p: &Path) -> bool {
+    name_of(p) == "config.json" || is_index(p)
+}
+
 fn is_index(p: &Path) -> bool {
     let n = name_of(p);
     n.ends_with(".safetensors.index.json") || n.ends_with(".bin.index.json")
@@ -84,7 +89,10 @@ pub fn group_dir(
     indexes.sort_by_key(|p| (name_of(p) != "model.safetensors.index.json", (*p).clone()));
     let mut kinds: BTreeMap<PathBuf, Kind> = BTreeMap::new();
     for f in files {
-        if name_of(f).ends_with(".json") {
+        // config.json and indexes are read by their own parsers (a weight file renamed to one of
+        // them fails those, closed). Every other file is told by content, `*.json` included: a
+        // safetensors file renamed `weights.json` is still weights.
+        if is_read_as_json(f) {
             continue;
         }
         let d = detect::detect(tree, f, bytes_read)?;

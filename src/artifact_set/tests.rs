@@ -205,3 +205,20 @@ fn an_index_names_its_shards_and_a_named_file_stays_itself() {
     let set = collect(&m.join("other.safetensors"), &Options::default()).unwrap();
     assert_eq!(rels(&set), ["other.safetensors"]);
 }
+
+#[test]
+fn a_weight_file_named_like_json_is_still_counted() {
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("m");
+    st(&m.join("model.safetensors"), 4);
+    // Renamed to pass as a side file: told by its content, it is a second model.
+    st(&m.join("tokenizer.json"), 1000);
+    std::fs::write(m.join("special_tokens_map.json"), "{}").unwrap();
+    let set = collect(&m, &Options::default()).unwrap();
+    let opened = set.open_models();
+    let counted: Vec<u64> = opened
+        .iter()
+        .map(|(_, a)| a.as_ref().unwrap().as_ref().unwrap().parameters().total)
+        .collect();
+    assert_eq!(counted, [1004], "{:?}", names(&set));
+}
