@@ -11,6 +11,7 @@ mod inputs;
 mod inspect;
 mod keygen;
 mod open;
+mod output;
 mod policy;
 mod progress;
 mod render;
@@ -74,7 +75,13 @@ enum Command {
 /// Parses the command line (usage errors exit 2, as clap does) and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let exit = match cli.command {
+    // SIGINT, SIGTERM, SIGHUP: every temporary removed, exit 130, 143, 129.
+    if let Err(e) = weightguard::interrupt::install() {
+        render::error(&format!("cannot install the signal handler: {e}"), None);
+        return Exit::Error.into();
+    }
+    // A closed or full standard output ends the command as an exit code, not a panic.
+    output::guard(|| match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Estimate(args) => estimate::run(&args),
         Command::Classify(args) => classify::run(&args),
@@ -87,6 +94,5 @@ pub fn run() -> ExitCode {
         Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(args) => audit::run(&args),
-    };
-    exit.into()
+    })
 }

@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> Exit {
                 let s = Style::stdout();
                 println!(
                     "{}  {}",
-                    s.bold(&r.output.display().to_string()),
+                    s.bold(&render::escape(&r.output.display().to_string())),
                     s.dim("opened")
                 );
                 println!("  {:<14} {} files, {}", "contents", r.files, bytes(r.bytes));
@@ -81,7 +81,8 @@ pub fn run(args: &Args) -> Exit {
                     );
                 }
                 if let Some(root) = &r.root {
-                    println!("  {:<14} {root}", "model root");
+                    // From the signed manifest: shown as text from a file is.
+                    println!("  {:<14} {}", "model root", render::escape(root));
                 }
             }
             Exit::Ok
@@ -94,6 +95,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static str>)> {
+    super::render::sweep_stale(&args.output, ".weightguard-partial-");
     let plain_err = |e: envelope::EnvelopeError| (e.to_string(), None);
     let signer = args
         .signer

@@ -2,6 +2,43 @@
 
 use std::io::IsTerminal;
 
+/// Text from a file (a name, a claim), safe to print: the one escaping rule, see
+/// [`weightguard::text::escape`].
+pub use weightguard::text::escape;
+
+/// A clap value parser for text weightguard signs (`seal --site`, `--license`): printable text
+/// only ([`weightguard::text::printable`]). The refusal names the flag and shows the value
+/// escaped; clap's own message would echo it raw.
+#[derive(Debug, Clone, Copy)]
+pub struct Printable;
+
+impl clap::builder::TypedValueParser for Printable {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let flag = arg.map_or_else(|| "the value".to_owned(), |a| format!("'{a}'"));
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {flag}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| {
+            refuse(format!(
+                "`{}` is not UTF-8; only printable text is accepted",
+                escape(&value.to_string_lossy())
+            ))
+        })?;
+        weightguard::text::printable(text).map_err(refuse)
+    }
+}
+
 /// `8030261248` → `8.030 B`: four significant digits and a short-scale suffix.
 pub fn count(n: u64) -> String {
     scaled(n, &["", " K", " M", " B", " T", " Q"])
@@ -92,10 +129,13 @@ impl Style {
     }
 }
 
-/// Prints an error to stderr as `error: …`, with an optional hint on what to do next.
+/// Prints an error to stderr as `error: …`, with an optional hint on what to do next. Errors are
+/// one line and often quote a file's content (a name, a key, a claim), so the message is
+/// [escaped](escape): nothing in it can start another line or move the cursor.
 pub fn error(message: &dyn std::fmt::Display, hint: Option<&str>) {
     let style = Style::stderr();
-    eprintln!("{} {message}", style.error("error:"));
+    let message = message.to_string();
+    eprintln!("{} {}", style.error("error:"), escape(&message));
     if let Some(hint) = hint {
         eprintln!("  {}", style.dim(hint));
     }
@@ -116,5 +156,17 @@ mod tests {
         assert_eq!(grouped(8_030_261_248), "8,030,261,248");
         assert_eq!(grouped(100), "100");
         assert_eq!(grouped(0), "0");
+    }
+}
+
+/// Before writing `output`: names the temporaries an earlier, killed run left beside it
+/// (`marker` says whose kind), removing those whose process no longer runs.
+pub fn sweep_stale(output: &std::path::Path, marker: &str) {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    for note in weightguard::interrupt::sweep(dir, marker) {
+        eprintln!("note: {note}");
     }
 }

@@ -24,8 +24,8 @@ pub struct Args {
     /// Destination country, ISO 3166-1 alpha-2.
     #[arg(long, value_name = "CC", value_parser = parse_country)]
     destination: String,
-    /// The destination site the envelope may be opened at.
-    #[arg(long, value_name = "ID")]
+    /// The destination site the envelope may be opened at (printable text: it is signed).
+    #[arg(long, value_name = "ID", value_parser = render::Printable)]
     site: Option<String>,
     /// Country of the receiving holder's headquarters; default: the destination.
     #[arg(long, value_name = "CC", value_parser = parse_country)]
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: PathBuf,
     /// Rely on this licence (it must be in --licenses and cover the transfer).
-    #[arg(long, value_name = "ID", requires = "licenses")]
+    #[arg(long, value_name = "ID", requires = "licenses", value_parser = render::Printable)]
     license: Option<String>,
     /// Licences file (TOML) held for this transfer.
     #[arg(long, value_name = "FILE")]
@@ -61,6 +61,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Exit {
+    render::sweep_stale(&args.output, ".weightguard-seal-");
     let style = Style::stdout();
     let today = Date::today_utc();
     let decided = gate::decide(&Request {

@@ -165,10 +165,15 @@ pub fn open(
         .unwrap_or(Path::new("."));
     if env.claims.is_none() {
         // A plain age file: its payload, written as one file.
-        let tmp = tempfile::Builder::new()
-            .prefix(".weightguard-open-")
-            .tempfile_in(parent)
-            .map_err(EnvelopeError::io(parent))?;
+        let (tmp, _registered) = crate::interrupt::create(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&crate::interrupt::prefix(".weightguard-partial-"))
+                    .tempfile_in(parent)
+            },
+            |t| t.path().to_owned(),
+        )
+        .map_err(EnvelopeError::io(parent))?;
         let mut w = std::io::BufWriter::with_capacity(
             1 << 20,
             tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?,
@@ -201,9 +206,18 @@ pub fn open(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("output");
-    let tmp = private(tempfile::Builder::new().prefix(&format!(".{name}.weightguard-partial-")))
-        .tempdir_in(parent)
-        .map_err(EnvelopeError::io(parent))?;
+    // Registered while it exists: an interrupted open removes it (`crate::interrupt`).
+    let (tmp, _registered) = crate::interrupt::create(
+        || {
+            private(tempfile::Builder::new().prefix(&format!(
+                ".{name}{}",
+                crate::interrupt::prefix(".weightguard-partial-")
+            )))
+            .tempdir_in(parent)
+        },
+        |t| t.path().to_owned(),
+    )
+    .map_err(EnvelopeError::io(parent))?;
     let mut sink = TarSink::new(tmp.path().to_owned());
     decrypt(path, &env, &fk, |batch, range| sink.write(batch, range))?;
     let (entries, manifest_bytes, bytes) =

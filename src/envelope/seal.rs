@@ -279,10 +279,16 @@ fn write_envelope<T>(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".weightguard-seal-")
-        .tempfile_in(dir)
-        .map_err(EnvelopeError::io(dir))?;
+    // Registered while it exists: an interrupted seal removes it (`crate::interrupt`).
+    let (tmp, _registered) = crate::interrupt::create(
+        || {
+            tempfile::Builder::new()
+                .prefix(&crate::interrupt::prefix(".weightguard-seal-"))
+                .tempfile_in(dir)
+        },
+        |t| t.path().to_owned(),
+    )
+    .map_err(EnvelopeError::io(dir))?;
     let out_file = tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?;
     let payload_key = PayloadKey::derive(&fk, &nonce);
 

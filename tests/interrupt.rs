@@ -1,0 +1,205 @@
+//! Issue 17: an interrupted `open` or `seal` leaves nothing behind. SIGINT, SIGTERM and SIGHUP
+//! (Ctrl-C, `timeout`, systemd, the kubelet) remove every temporary (the partly decrypted,
+//! unverified weights; the half envelope) and exit 130, 143 or 129. A run killed outright leaves
+//! its temporaries named with its process id and host; the next run in that directory removes
+//! them.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Big enough that decryption takes a while in a debug build, small enough for a test.
+const DATA_BYTES: usize = 192 << 20;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    keys: PathBuf,
+    model: PathBuf,
+    envelope: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    // One F32 tensor of patterned bytes (not zeros: nothing may be faster than real data).
+    let n = DATA_BYTES / 4;
+    let header =
+        format!(r#"{{"w":{{"dtype":"F32","shape":[{n}],"data_offsets":[0,{DATA_BYTES}]}}}}"#);
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend((0..DATA_BYTES).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    std::fs::write(model.join("model.safetensors"), bytes).unwrap();
+    let keys = dir.path().join("keys");
+    let out = weightguard(&["keygen", "--out", s(&keys)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let envelope = dir.path().join("model.age");
+    let args = seal_args(&keys, &model, &envelope);
+    let out = weightguard(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    Setup {
+        dir,
+        keys,
+        model,
+        envelope,
+    }
+}
+
+fn seal_args(keys: &Path, model: &Path, out: &Path) -> Vec<String> {
+    [
+        "seal",
+        s(model),
+        "-r",
+        &format!("{}/recipient.txt", s(keys)),
+        "--destination",
+        "DE",
+        "--signing-key",
+        &format!("{}/signing.key", s(keys)),
+        "-o",
+        s(out),
+        "--tokens",
+        "1e9",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
+fn open_args(setup: &Setup, out: &Path) -> Vec<String> {
+    [
+        "open",
+        s(&setup.envelope),
+        "-i",
+        &format!("{}/identity.txt", s(&setup.keys)),
+        "--signer",
+        &format!("{}/signing.pub", s(&setup.keys)),
+        "--site-country",
+        "DE",
+        "-o",
+        s(out),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
+fn spawn(args: &[String]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_weightguard"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Entries of `dir` whose names contain `marker`.
+fn temporaries(dir: &Path, marker: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(marker))
+        .collect()
+}
+
+/// Waits until a temporary with `marker` exists in `dir` (the run is writing), then sends
+/// `signal`; returns the exit code and stderr.
+fn interrupt_while_writing(
+    mut child: Child,
+    dir: &Path,
+    marker: &str,
+    signal: &str,
+) -> (Option<i32>, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while temporaries(dir, marker).is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be interrupted"
+        );
+        assert!(Instant::now() < deadline, "no temporary appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Let it write some of its output first.
+    std::thread::sleep(Duration::from_millis(30));
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_interrupted_open_leaves_no_plaintext() {
+    let setup = setup();
+    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let out = setup.dir.path().join(format!("opened-{signal}"));
+        let child = spawn(&open_args(&setup, &out));
+        let (got, err) =
+            interrupt_while_writing(child, setup.dir.path(), ".weightguard-partial-", signal);
+        assert_eq!(got, Some(code), "SIG{signal}: {err}");
+        assert!(
+            err.contains(&format!("interrupted by SIG{signal}")),
+            "{err}"
+        );
+        assert!(
+            temporaries(setup.dir.path(), ".weightguard-partial-").is_empty(),
+            "SIG{signal}: decrypted weights left behind"
+        );
+        assert!(!out.exists(), "SIG{signal}: no output");
+    }
+}
+
+#[test]
+fn an_interrupted_seal_leaves_no_half_envelope() {
+    let setup = setup();
+    let out_dir = setup.dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let out = out_dir.join(format!("sealed-{signal}.age"));
+        let child = spawn(&seal_args(&setup.keys, &setup.model, &out));
+        let (got, err) = interrupt_while_writing(child, &out_dir, ".weightguard-seal-", signal);
+        assert_eq!(got, Some(code), "SIG{signal}: {err}");
+        let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+        assert!(left.is_empty(), "SIG{signal}: {left:?} left behind");
+    }
+}
+
+#[test]
+fn temporaries_of_a_killed_run_are_found_and_removed_by_the_next() {
+    let setup = setup();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '_')
+        .collect();
+    let out = setup.dir.path().join("opened");
+    // What a SIGKILLed open leaves: its partial directory, named for a process that is gone.
+    let stale = setup
+        .dir
+        .path()
+        .join(format!(".opened.weightguard-partial-9999999@{host}-Ab12Cd"));
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("model.safetensors"), b"decrypted, unverified").unwrap();
+    let r = weightguard(
+        &open_args(&setup, &out)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(stderr(&r).contains("removed"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("9999999"), "{}", stderr(&r));
+    assert!(!stale.exists());
+}
