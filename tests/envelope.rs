@@ -829,3 +829,51 @@ fn a_file_added_or_removed_during_the_seal_is_refused() {
         }
     }
 }
+
+/// Issue 17: `open --as-of` cannot move the clock back: an envelope past its expiry date stays
+/// refused, even with a date before it expired (or before it was sealed).
+#[test]
+fn an_expired_envelope_cannot_be_opened_by_naming_an_earlier_day() {
+    let f = fixture();
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let env = f.dir.path().join("expired.age");
+    envelope::seal(
+        &f.model,
+        &env,
+        &recipients,
+        &f.key,
+        &terms("DE", Some("2020-01-01")),
+        false,
+    )
+    .unwrap();
+    let signer = f.dir.path().join("signing.pub");
+    std::fs::write(&signer, f.key.public().to_string()).unwrap();
+    for as_of in [None, Some("2019-12-31"), Some("1999-01-01")] {
+        let out = f.dir.path().join("opened");
+        let mut args = vec![
+            "open".to_owned(),
+            env.display().to_string(),
+            "-i".into(),
+            f.identity.display().to_string(),
+            "--signer".into(),
+            signer.display().to_string(),
+            "--site-country".into(),
+            "DE".into(),
+            "--site".into(),
+            "fra-1".into(),
+            "-o".into(),
+            out.display().to_string(),
+        ];
+        if let Some(d) = as_of {
+            args.extend(["--as-of".to_owned(), d.to_owned()]);
+        }
+        let r = std::process::Command::new(env!("CARGO_BIN_EXE_weightguard"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "--as-of {as_of:?}: {err}");
+        assert!(err.contains("expired") || err.contains("2020-01-01"), "{err}");
+        assert!(!out.exists(), "--as-of {as_of:?}");
+    }
+}

@@ -40,7 +40,8 @@ pub struct Args {
     /// Licences file, when the envelope was sealed under a licence.
     #[arg(long, value_name = "FILE")]
     licenses: Option<PathBuf>,
-    /// Evaluate expiry and policy on this date instead of today (UTC).
+    /// Evaluate expiry and policy on this later date instead of today (UTC); a date before today
+    /// is taken as today.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     as_of: Option<Date>,
     /// Open a plain age file (no claims, no manifest) as a single payload file, skipping every
@@ -109,7 +110,12 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
         Some(p) => inputs::read_licences(p)?,
         None => vec![],
     };
-    let today = args.as_of.unwrap_or_else(Date::today_utc);
+    // Opening happens now: `--as-of` may evaluate a later date (will it still open then?), never
+    // an earlier one, so an expired envelope cannot be opened by naming a day before it expired.
+    let today = match args.as_of {
+        Some(d) => d.max(Date::today_utc()),
+        None => Date::today_utc(),
+    };
     // The current policy, applied to the classification the sealer recorded and signed.
     let check = |c: &Claims| -> Result<(), String> {
         let decision = match c.classification.as_str() {
