@@ -877,3 +877,44 @@ fn an_expired_envelope_cannot_be_opened_by_naming_an_earlier_day() {
         assert!(!out.exists(), "--as-of {as_of:?}");
     }
 }
+
+/// Issue 17: an envelope of many more files than `ulimit -n` allows open at once opens: only the
+/// files being written are open (every written file used to stay open until the end).
+#[test]
+fn an_envelope_of_thousands_of_files_opens_under_a_low_file_limit() {
+    let f = fixture();
+    let many = f.dir.path().join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..1500 {
+        std::fs::write(many.join(format!("part-{i:04}.txt")), format!("part {i}\n")).unwrap();
+    }
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let env = f.dir.path().join("many.age");
+    envelope::seal(&many, &env, &recipients, &f.key, &terms("DE", None), false).unwrap();
+    let signer = f.dir.path().join("signing.pub");
+    std::fs::write(&signer, f.key.public().to_string()).unwrap();
+    let out = f.dir.path().join("opened-many");
+    let script = format!(
+        "ulimit -n 128 && exec '{}' open '{}' -i '{}' --signer '{}' --site-country DE --site fra-1 -o '{}'",
+        env!("CARGO_BIN_EXE_weightguard"),
+        env.display(),
+        f.identity.display(),
+        signer.display(),
+        out.display()
+    );
+    let r = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1500);
+    assert_eq!(
+        std::fs::read_to_string(out.join("part-1499.txt")).unwrap(),
+        "part 1499\n"
+    );
+}

@@ -460,8 +460,10 @@ enum State {
 struct TarSink {
     root: PathBuf,
     pool: WritePool,
-    /// Files written, to flush to disk before the rename.
-    written: Vec<(Arc<str>, Arc<std::fs::File>)>,
+    /// Files written, to flush to disk before the rename. Only their paths are kept: a file is
+    /// closed once its last write is done, so an envelope of many thousand files opens within the
+    /// usual `ulimit -n` of 1,024 (only the files being written are open).
+    written: Vec<(Arc<str>, PathBuf)>,
     state: State,
     names: HashSet<String>,
     entries: Vec<FileEntry>,
@@ -515,13 +517,13 @@ impl TarSink {
                     start += take;
                     if *left == 0 {
                         let pad = *pad;
-                        let State::File {
-                            out, hasher, name, ..
-                        } = std::mem::replace(&mut self.state, State::Padding(pad))
+                        let State::File { hasher, name, .. } =
+                            std::mem::replace(&mut self.state, State::Padding(pad))
                         else {
                             unreachable!("matched above")
                         };
-                        self.written.push((name, out));
+                        let path = self.root.join(&*name);
+                        self.written.push((name, path));
                         self.entries.push(hasher.finish()?);
                     }
                 }
@@ -604,7 +606,8 @@ impl TarSink {
                 let name: Arc<str> = name.into();
                 if size == 0 {
                     // An empty file is complete at once.
-                    self.written.push((name, out));
+                    drop(out);
+                    self.written.push((name, path));
                     self.entries.push(hasher.finish()?);
                     return Ok(State::Padding(pad));
                 }
@@ -625,8 +628,12 @@ impl TarSink {
             return Err("the payload ends inside the archive".into());
         }
         self.pool.finish()?;
-        for (name, f) in &self.written {
-            f.sync_all().map_err(|e| format!("writing `{name}`: {e}"))?;
+        // Every write has landed and every descriptor is closed: flush each file through a
+        // short-lived descriptor of its own (fsync flushes the file, whichever descriptor asks).
+        for (name, path) in &self.written {
+            std::fs::File::open(path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| format!("writing `{name}`: {e}"))?;
         }
         let manifest = self.manifest.ok_or("no signed manifest in the payload")?;
         Ok((self.entries, manifest, self.bytes))
