@@ -374,6 +374,53 @@ fn manifest_over_max_manifest_bytes() {
     assert!(!out.exists());
 }
 
+#[test]
+fn seal_refuses_a_manifest_open_would_refuse() {
+    use weightguard::{artifact_set, envelope, fuzz_api};
+    // Issue 17: `seal` wrote envelopes whose manifest exceeded `open`'s cap. The same cap holds
+    // at seal: here a small cap (the refusal is the same code path as at MAX_MANIFEST_BYTES),
+    // met by the third of five files; nothing is written.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    for i in 0..5 {
+        std::fs::write(model.join(format!("part-{i}.txt")), "x").unwrap();
+    }
+    let set = artifact_set::collect(&model, &Default::default()).unwrap();
+    let recipients = envelope::keys::parse_recipients(fuzz_api::FUZZ_RECIPIENT).unwrap();
+    let out = dir.path().join("m.age");
+    let e = envelope::seal::seal_set_capped(
+        &set,
+        &out,
+        &recipients,
+        &fuzz_api::signing_key(),
+        &fuzz_api::seal_terms(),
+        false,
+        &|_| {},
+        300,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_names_limit(&e, 300);
+    assert!(e.contains("part-2.txt"), "{e}");
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the model: {left:?}");
+    // With room, the same set seals.
+    let set = artifact_set::collect(&model, &Default::default()).unwrap();
+    envelope::seal::seal_set_capped(
+        &set,
+        &out,
+        &recipients,
+        &fuzz_api::signing_key(),
+        &fuzz_api::seal_terms(),
+        false,
+        &|_| {},
+        envelope::manifest::MAX_MANIFEST_BYTES,
+    )
+    .unwrap();
+}
+
 // ---- training records, policies, licences (read by the CLI) ----
 
 #[test]

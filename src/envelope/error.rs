@@ -53,6 +53,11 @@ pub enum EnvelopeError {
     PayloadFormat { path: PathBuf, what: String },
     #[error("{}: manifest: {what}", path.display())]
     Manifest { path: PathBuf, what: String },
+
+    #[error(
+        "the signed manifest would exceed {limit} bytes ({what}), which `open` refuses: nothing was written; seal the model in parts (--exclude), or fewer, larger files"
+    )]
+    ManifestTooLarge { limit: u64, what: String },
     #[error("{}: {what}", path.display())]
     Digest { path: PathBuf, what: String },
     #[error("{}: already exists; choose a new output path", path.display())]

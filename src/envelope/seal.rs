@@ -100,6 +100,32 @@ pub fn seal_set(
     overwrite: bool,
     progress: &dyn Fn(u64),
 ) -> Result<SealReport, EnvelopeError> {
+    seal_set_capped(
+        set,
+        output,
+        recipients,
+        key,
+        terms,
+        overwrite,
+        progress,
+        manifest::MAX_MANIFEST_BYTES,
+    )
+}
+
+/// [`seal_set`] with another manifest cap than `open`'s, so a test can reach the refusal with a
+/// small model. Not a way to seal: an envelope whose manifest is over `open`'s cap never opens.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn seal_set_capped(
+    set: &ArtifactSet,
+    output: &Path,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+    overwrite: bool,
+    progress: &dyn Fn(u64),
+    manifest_cap: u64,
+) -> Result<SealReport, EnvelopeError> {
     check_destination(output, recipients, overwrite)?;
     check_not_inside(&set.path, output)?;
     let files = entries(set)?;
@@ -116,7 +142,18 @@ pub fn seal_set(
         key,
         terms,
         overwrite,
-        |batcher, claims| produce(&files, &ignored, claims, terms, key, batcher, progress),
+        |batcher, claims| {
+            produce(
+                &files,
+                &ignored,
+                claims,
+                terms,
+                key,
+                batcher,
+                progress,
+                manifest_cap,
+            )
+        },
         &last_check,
     )?;
     let (manifest, bytes) = sealed.filled;
@@ -456,6 +493,7 @@ fn entries(set: &ArtifactSet) -> Result<Vec<Entry>, EnvelopeError> {
 }
 
 /// Fills batches with the tar stream of `files` and the signed manifest; returns the manifest.
+#[allow(clippy::too_many_arguments)]
 fn produce(
     files: &[Entry],
     ignored: &[Ignored],
@@ -464,9 +502,18 @@ fn produce(
     key: &SigningKey,
     batcher: &mut Batcher,
     progress: &dyn Fn(u64),
+    manifest_cap: u64,
 ) -> Result<(Manifest, u64), EnvelopeError> {
     let mut entries = Vec::with_capacity(files.len());
     let mut bytes = 0u64;
+    // The manifest's size so far, counted as each file's entry is made: `open` refuses a manifest
+    // over its cap, so the seal refuses first, holding no more than about a cap's worth of
+    // entries (a file of a million tensors used to grow the manifest without a bound).
+    let mut manifest_bytes = 0u64;
+    let too_big = |what: String| EnvelopeError::ManifestTooLarge {
+        limit: manifest_cap,
+        what,
+    };
     for f in files {
         // A checkpoint still being written must not be sealed half-done: it must be the file
         // listed (and gated), and nothing about it may change until it was read to the end.
@@ -520,10 +567,19 @@ fn produce(
             });
         }
         batcher.push(&vec![0u8; tar::padding(f.size)])?;
-        entries.push(hasher.finish().map_err(|what| EnvelopeError::Input {
+        let entry = hasher.finish().map_err(|what| EnvelopeError::Input {
             path: f.shown.clone(),
             what,
-        })?);
+        })?;
+        manifest_bytes += serde_json::to_vec(&entry).map_or(0, |v| v.len() as u64 + 1);
+        if manifest_bytes > manifest_cap {
+            return Err(too_big(format!(
+                "{} files so far, up to {}",
+                entries.len() + 1,
+                f.shown.display()
+            )));
+        }
+        entries.push(entry);
         bytes += f.size;
     }
     let manifest = Manifest {
@@ -535,6 +591,13 @@ fn produce(
         ignored: ignored.to_vec(),
     };
     let signed = manifest::sign(&manifest, key);
+    if signed.len() as u64 > manifest_cap {
+        return Err(too_big(format!(
+            "{} bytes for {} files",
+            signed.len(),
+            manifest.files.len()
+        )));
+    }
     let head = tar::file_header(manifest::ENTRY_NAME, signed.len() as u64)
         .map_err(|what| EnvelopeError::Keys { what })?;
     batcher.push(&head)?;
