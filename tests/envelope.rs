@@ -873,7 +873,10 @@ fn an_expired_envelope_cannot_be_opened_by_naming_an_earlier_day() {
             .unwrap();
         let err = String::from_utf8_lossy(&r.stderr);
         assert_eq!(r.status.code(), Some(1), "--as-of {as_of:?}: {err}");
-        assert!(err.contains("expired") || err.contains("2020-01-01"), "{err}");
+        assert!(
+            err.contains("expired") || err.contains("2020-01-01"),
+            "{err}"
+        );
         assert!(!out.exists(), "--as-of {as_of:?}");
     }
 }
@@ -917,4 +920,144 @@ fn an_envelope_of_thousands_of_files_opens_under_a_low_file_limit() {
         std::fs::read_to_string(out.join("part-1499.txt")).unwrap(),
         "part 1499\n"
     );
+}
+
+/// Issue 17: a genuine envelope header copied in front of cleartext passes every header and
+/// claims check; `verify` and `audit` now look at what follows it: cleartext weights, the
+/// envelope's own decrypted tar, or bytes far from random are refused (verify, exit 1) and an
+/// `envelope-cleartext` finding (audit, critical). A genuine envelope still verifies.
+#[test]
+fn a_genuine_header_in_front_of_cleartext_is_caught() {
+    let f = fixture();
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let store = f.dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let genuine = store.join("genuine.age");
+    envelope::seal(
+        &f.model,
+        &genuine,
+        &recipients,
+        &f.key,
+        &terms("DE", None),
+        false,
+    )
+    .unwrap();
+    let bytes = std::fs::read(&genuine).unwrap();
+    let header_len = envelope::header::parse(&bytes).unwrap().len;
+    let weights = std::fs::read_dir(&f.model)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .unwrap();
+    let weights = std::fs::read(weights).unwrap();
+    // The envelope's own plaintext, as `age -d` gives it: a tar stream.
+    let out = f.dir.path().join("opened");
+    open(&f, &genuine, &out, &site("DE", &|_| Ok(()))).unwrap();
+    let mut tar = vec![0u8; 512];
+    tar[..17].copy_from_slice(b"model.safetensors");
+    tar[257..263].copy_from_slice(b"ustar\0");
+    tar.extend(std::iter::repeat_n(7u8, 70_000));
+    let mut text = Vec::new();
+    while text.len() < 100_000 {
+        text.extend_from_slice(b"the quick brown fox jumps over the lazy dog ");
+    }
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        // Cleartext weights right after the header, and after a 16-byte "nonce".
+        ("weights.age", weights.clone(), "cleartext"),
+        (
+            "nonce-then-weights.age",
+            [vec![0x42; 16], weights].concat(),
+            "cleartext",
+        ),
+        ("tar.age", tar, "tar archive"),
+        (
+            "text.age",
+            text[..(16 + 65_552 + 100)].to_vec(),
+            "far from random",
+        ),
+    ];
+    let signer = f.key.public();
+    for (name, payload, expected) in &cases {
+        let p = store.join(name);
+        std::fs::write(&p, [&bytes[..header_len], payload].concat()).unwrap();
+        let e = envelope::verify(&p, Some(&signer))
+            .err()
+            .unwrap_or_else(|| panic!("{name} verified"))
+            .to_string();
+        assert!(e.contains(expected), "{name}: {e}");
+        assert!(e.contains("not ciphertext"), "{name}: {e}");
+    }
+    envelope::verify(&genuine, Some(&signer)).unwrap();
+
+    let r = std::process::Command::new(env!("CARGO_BIN_EXE_weightguard"))
+        .args([
+            "audit",
+            store.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let text = report.to_string();
+    for (name, _, _) in &cases {
+        let found = report["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["path"] == *name)
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        assert!(
+            found["findings"].to_string().contains("envelope-cleartext"),
+            "{name}: {found}"
+        );
+    }
+    let genuine = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "genuine.age")
+        .unwrap();
+    assert!(
+        !genuine["findings"]
+            .to_string()
+            .contains("envelope-cleartext"),
+        "{genuine}"
+    );
+}
+
+/// Issue 17: `verify` of a pipe printed "payload 18.45 EB" (an unchecked subtraction); it now
+/// refuses a non-regular file at once, saying what to name instead (it never waits on a FIFO).
+#[test]
+fn verify_refuses_a_pipe_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("envelope.age");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let r = std::process::Command::new("timeout")
+        .args(["20", env!("CARGO_BIN_EXE_weightguard"), "verify"])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("FIFO") && err.contains("name the envelope file"),
+        "{err}"
+    );
+    // A header that claims more bytes than the file has is an error, not a huge payload.
+    let env = envelope::inspect::parse(
+        Path::new("short.age"),
+        b"age-encryption.org/v1\n-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n".to_vec(),
+        10,
+        None,
+    );
+    let e = env.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("the file only 10"), "{e}");
 }

@@ -436,6 +436,17 @@ fn examine_envelope(ctx: &Context, tree: &dyn Tree, key: &Path) -> ArtifactResul
             return r;
         }
     };
+    // What follows the header must be ciphertext (one ranged read of the first chunk).
+    let payload_len = env.file_len.saturating_sub(env.header.len as u64);
+    let want = payload_len.min(envelope::inspect::PAYLOAD_SAMPLE as u64) as usize;
+    let mut sample = vec![0u8; want];
+    let sampled = MeteredFile::open_in(tree, key)
+        .and_then(|mut f| f.read_exact_at(env.header.len as u64, &mut sample))
+        .map_err(|e| e.to_string())
+        .and_then(|()| envelope::inspect::check_ciphertext(&sample, payload_len));
+    if let Err(why) = sampled {
+        r.findings.push(Finding::new(Rule::EnvelopeCleartext, why));
+    }
     let Some(signed) = env.claims else {
         r.findings.push(Finding::new(
             Rule::EnvelopeNoClaims,

@@ -87,6 +87,9 @@ pub enum Rule {
     EnvelopeUnverified,
     /// An age file with no destination claims: where it may go is unknown.
     EnvelopeNoClaims,
+    /// A genuine-looking envelope header in front of a payload that is not ciphertext (cleartext
+    /// weights, a cleartext tar, bytes far from random): weights stored in the clear, disguised.
+    EnvelopeCleartext,
     /// A file that looks like weights (by content or by name) but does not parse.
     ParseFailure,
     /// A path the artifact set's rules refuse to read (a link out of the root, a special file,
@@ -95,7 +98,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::ControlledUnencrypted,
         Rule::NeedsReviewUnencrypted,
         Rule::FingerprintMatch,
@@ -104,6 +107,7 @@ impl Rule {
         Rule::EnvelopeExpired,
         Rule::EnvelopeUnverified,
         Rule::EnvelopeNoClaims,
+        Rule::EnvelopeCleartext,
         Rule::ParseFailure,
         Rule::UnreadPath,
     ];
@@ -118,6 +122,7 @@ impl Rule {
             Rule::EnvelopeExpired => "envelope-expired",
             Rule::EnvelopeUnverified => "envelope-unverified",
             Rule::EnvelopeNoClaims => "envelope-no-claims",
+            Rule::EnvelopeCleartext => "envelope-cleartext",
             Rule::ParseFailure => "parse-failure",
             Rule::UnreadPath => "unread-path",
         }
@@ -126,7 +131,9 @@ impl Rule {
     /// The rule's severity (for `parse-failure`, the higher of its two).
     pub fn severity(self) -> Severity {
         match self {
-            Rule::ControlledUnencrypted | Rule::FingerprintMatch => Severity::Critical,
+            Rule::ControlledUnencrypted | Rule::FingerprintMatch | Rule::EnvelopeCleartext => {
+                Severity::Critical
+            }
             Rule::NeedsReviewUnencrypted
             | Rule::UnsafePickle
             | Rule::DestinationMismatch
@@ -158,6 +165,9 @@ impl Rule {
             Rule::EnvelopeUnverified => "An envelope's signed destination claims do not verify.",
             Rule::EnvelopeNoClaims => {
                 "An age file carries no destination claims: where it may be opened is unknown."
+            }
+            Rule::EnvelopeCleartext => {
+                "An envelope header is followed by a payload that is not ciphertext: the weights are stored in the clear behind a genuine-looking header."
             }
             Rule::ParseFailure => "A file looks like weights but does not parse.",
             Rule::UnreadPath => {

@@ -5,9 +5,12 @@ use super::EnvelopeError;
 use super::claims::{self, Claims, SignedClaims};
 use super::header::{self, Header, MAX_HEADER_BYTES};
 use super::keys::SignerKey;
-use super::stream::{NONCE_LEN, TAG_LEN};
+use super::stream::{CHUNK, NONCE_LEN, TAG_LEN};
 use std::io::Read;
 use std::path::Path;
+
+/// Bytes of the payload read to check that it is ciphertext: the nonce and the first chunk.
+pub const PAYLOAD_SAMPLE: usize = NONCE_LEN + CHUNK + TAG_LEN;
 
 /// An envelope's header, claims and sizes, with the claims' signature checked.
 pub struct Envelope {
@@ -33,15 +36,102 @@ pub struct Verified {
 
 /// Reads and checks the header and claims of the envelope at `path`: structure, the claims'
 /// signature, that they belong to this envelope's recipients, and (if given) the signer.
+///
+/// The envelope must be a regular file: its length is part of what is checked, and a pipe
+/// (`verify -` or `/dev/stdin` fed by a pipe) is refused with a message saying so.
 pub fn read(path: &Path, expected_signer: Option<&SignerKey>) -> Result<Envelope, EnvelopeError> {
-    let mut file = std::fs::File::open(path).map_err(EnvelopeError::io(path))?;
-    let file_len = file.metadata().map_err(EnvelopeError::io(path))?.len();
+    let (file, meta) = crate::artifact_set::identity::open_regular(path).map_err(|e| {
+        EnvelopeError::io(path)(std::io::Error::new(
+            e.kind(),
+            format!("{e}: name the envelope file itself (its length and header are checked, so a pipe cannot be read)"),
+        ))
+    })?;
+    let file_len = meta.len();
     let mut header_bytes = Vec::new();
-    (&mut file)
+    (&file)
         .take(MAX_HEADER_BYTES as u64 + 1)
         .read_to_end(&mut header_bytes)
         .map_err(EnvelopeError::io(path))?;
     parse(path, header_bytes, file_len, expected_signer)
+}
+
+/// Checks that what follows a header of `header_len` bytes looks like age's STREAM ciphertext:
+/// `sample` is the payload's first bytes (up to [`PAYLOAD_SAMPLE`]), `payload_len` its length. A
+/// genuine header copied in front of cleartext weights (or of the envelope's own decrypted tar)
+/// passes every header and claims check; this is what tells it apart without a key.
+/// - The length must split into age's chunks: a full chunk is 64 KiB + a 16-byte tag, the last
+///   one at least a tag.
+/// - The first bytes must not be a weight format or a tar archive.
+/// - Ciphertext is indistinguishable from random bytes: over a full first chunk, the byte
+///   histogram's chi-square (255 degrees of freedom: mean 255, standard deviation 22.6) stays
+///   far under 600, where weights, text and zeros land in the thousands.
+pub fn check_ciphertext(sample: &[u8], payload_len: u64) -> Result<(), String> {
+    let chunks = payload_len.saturating_sub(NONCE_LEN as u64);
+    let full = (CHUNK + TAG_LEN) as u64;
+    let last = chunks % full;
+    if chunks < TAG_LEN as u64 || (last != 0 && last < TAG_LEN as u64) {
+        return Err(format!(
+            "{payload_len} payload bytes do not split into age chunks (64 KiB + a 16-byte tag each): not an age payload"
+        ));
+    }
+    let body = &sample[sample.len().min(NONCE_LEN)..];
+    for (what, bytes) in [("at the start of the payload", sample), ("after the nonce", body)] {
+        let head = &bytes[..bytes.len().min(crate::artifact::detect::HEAD_BYTES)];
+        let kind = crate::artifact::detect::sniff(head, bytes.len() as u64);
+        if kind != crate::artifact::detect::Kind::Unknown && head.len() >= 8 {
+            return Err(format!(
+                "cleartext {kind:?} weights {what}, not ciphertext: a header copied in front of unencrypted weights"
+            ));
+        }
+        if bytes.len() >= 262 && &bytes[257..262] == b"ustar" {
+            return Err(format!(
+                "a cleartext tar archive {what}, not ciphertext: a header copied in front of the unencrypted payload"
+            ));
+        }
+    }
+    // Only a full sample gives the statistic its meaning; a short payload was checked above.
+    if sample.len() >= 4096 {
+        let chi = chi_square(sample);
+        if chi > 600.0 {
+            return Err(format!(
+                "the payload's first {} bytes are far from random (byte chi-square {chi:.0}, where ciphertext stays near 255): not ciphertext",
+                sample.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Pearson's chi-square of the byte histogram against the uniform distribution.
+fn chi_square(bytes: &[u8]) -> f64 {
+    let mut counts = [0u64; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let expected = bytes.len() as f64 / 256.0;
+    counts
+        .iter()
+        .map(|&c| {
+            let d = c as f64 - expected;
+            d * d / expected
+        })
+        .sum()
+}
+
+/// Reads the payload sample of the envelope at `path` (after a header of `header_len` bytes)
+/// and checks it ([`check_ciphertext`]).
+pub fn check_payload(path: &Path, header_len: usize, file_len: u64) -> Result<(), EnvelopeError> {
+    let (file, _) =
+        crate::artifact_set::identity::open_regular(path).map_err(EnvelopeError::io(path))?;
+    let payload_len = file_len.saturating_sub(header_len as u64);
+    let want = payload_len.min(PAYLOAD_SAMPLE as u64) as usize;
+    let mut sample = vec![0u8; want];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut sample, header_len as u64)
+        .map_err(EnvelopeError::io(path))?;
+    check_ciphertext(&sample, payload_len).map_err(|what| EnvelopeError::PayloadFormat {
+        path: path.to_owned(),
+        what,
+    })
 }
 
 /// [`read`] for an envelope whose first bytes (up to [`MAX_HEADER_BYTES`] + 1, or the whole
@@ -57,7 +147,15 @@ pub fn parse(
         offset: e.offset,
         what: e.what,
     })?;
-    let payload = file_len - header.len as u64;
+    let Some(payload) = file_len.checked_sub(header.len as u64) else {
+        return Err(EnvelopeError::PayloadFormat {
+            path: path.to_owned(),
+            what: format!(
+                "the header is {} bytes but the file only {file_len}",
+                header.len
+            ),
+        });
+    };
     if payload < (NONCE_LEN + TAG_LEN) as u64 {
         return Err(EnvelopeError::PayloadFormat {
             path: path.to_owned(),
@@ -109,6 +207,7 @@ pub fn parse(
 /// `verify`: the structure and the signed claims, without any decryption key.
 pub fn verify(path: &Path, expected_signer: Option<&SignerKey>) -> Result<Verified, EnvelopeError> {
     let env = read(path, expected_signer)?;
+    check_payload(path, env.header.len, env.file_len)?;
     let Some(signed) = env.claims else {
         return Err(EnvelopeError::NoClaims {
             path: path.to_owned(),
@@ -120,6 +219,6 @@ pub fn verify(path: &Path, expected_signer: Option<&SignerKey>) -> Result<Verifi
         signer_trusted: expected_signer.map(|_| true),
         recipients: env.recipients,
         claims: signed.claims,
-        payload_bytes: env.file_len - env.header.len as u64,
+        payload_bytes: env.file_len.saturating_sub(env.header.len as u64),
     })
 }
