@@ -61,15 +61,15 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 
 /// `s` if it holds no [unsafe](is_unsafe) character; otherwise which one and where. Fails
 /// closed: the rule is the same as [`escape`]'s, so a string that passes prints as it is (but
-/// for a `\`, which is printable and shown as `\\`). Usable as a clap `value_parser`.
+/// for a `\`, which is printable and shown as `\\`). The error quotes `s` as it is, like every
+/// error: whoever shows it escapes it (the CLI's `render::error` does).
 pub fn printable(s: &str) -> Result<String, String> {
     match s.chars().enumerate().find(|(_, c)| is_unsafe(*c)) {
         None => Ok(s.to_owned()),
         Some((i, c)) => Err(format!(
-            "`{}` holds a control or bidirectional formatting character ({} at character {}); \
-             only printable text is accepted",
-            escape(s),
-            escape(&c.to_string()),
+            "`{s}` holds U+{:04X}, a control or bidirectional formatting character, at \
+             character {}; only printable text is accepted",
+            c as u32,
             i + 1
         )),
     }
@@ -126,8 +126,8 @@ mod tests {
     #[test]
     fn printable_names_the_character() {
         let e = printable("fra-1\n  signer (the expected signer)").unwrap_err();
-        assert!(e.contains("\\n at character 6"), "{e}");
-        assert!(!e.contains('\n'), "the message itself is one line: {e}");
+        assert!(e.contains("U+000A, a control"), "{e}");
+        assert!(e.contains("at character 6"), "{e}");
         assert!(printable("site\u{202e}1").is_err());
         assert!(printable("back\\slash").is_ok(), "a backslash is printable");
     }

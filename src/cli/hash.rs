@@ -3,8 +3,9 @@
 
 use super::Exit;
 use super::progress::ByteProgress;
-use super::render::{self, Style, bytes};
+use super::render::{self, Style, bytes, escape};
 use super::selection::SetArgs;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode, SegmentKind};
 
@@ -81,31 +82,68 @@ fn hint(e: &DigestError) -> Option<&'static str> {
 /// file order (`<file>:(header)`, `<file>:<tensor>`, `<file>:(storage data/0)`,
 /// `<file>:(gap <offset>+<len>)`), then for PyTorch each tensor view (`<file>:<tensor>`); the
 /// root last.
+///
+/// File and tensor names come from the disk and from the file: each is [escaped](escape), and a
+/// line with an escaped name starts with `\`, as b3sum marks its escaped lines, so no name can
+/// forge a line or reach the terminal as a control sequence.
 pub fn human(r: &HashReport, style: Style) -> String {
     let mut out = String::new();
+    // `\` before the digest when any name on the line was escaped (b3sum's rule).
+    let mut line = |digest: String, names: &[&str], rest: &str| {
+        let escaped: Vec<_> = names.iter().map(|n| escape(n)).collect();
+        if escaped.iter().any(|e| matches!(e, Cow::Owned(_))) {
+            out.push('\\');
+        }
+        out.push_str(&digest);
+        out.push_str("  ");
+        out.push_str(&escaped.concat());
+        out.push_str(rest);
+        out.push('\n');
+    };
     for f in &r.files {
-        let file = f.path.display();
+        let file = f.path.display().to_string();
         if let Some(d) = f.blake3 {
-            out.push_str(&format!("{d}  {file}\n"));
+            line(d.to_string(), &[&file], "");
         }
         for s in &f.segments {
-            let what = match (s.kind, &s.name) {
-                (SegmentKind::Tensor, Some(name)) => name.clone(),
-                (SegmentKind::Header, _) => style.dim("(header)"),
-                (SegmentKind::Storage, Some(name)) => style.dim(&format!("(storage {name})")),
-                _ => style.dim(&format!("(gap {}+{})", s.offset, s.len)),
-            };
-            out.push_str(&format!("{}  {file}:{what}\n", s.blake3));
+            let digest = s.blake3.to_string();
+            match (s.kind, &s.name) {
+                (SegmentKind::Tensor, Some(name)) => line(digest, &[&file, ":", name], ""),
+                (SegmentKind::Header, _) => {
+                    line(digest, &[&file, ":"], &style.dim("(header)"));
+                }
+                (SegmentKind::Storage, Some(name)) => {
+                    // The storage key comes from the checkpoint too.
+                    let what = format!("(storage {name})");
+                    let shown = escape(&what);
+                    if matches!(shown, Cow::Owned(_)) {
+                        line(digest, &[&file, ":", &what], "");
+                    } else {
+                        line(digest, &[&file, ":"], &style.dim(&what));
+                    }
+                }
+                _ => line(
+                    digest,
+                    &[&file, ":"],
+                    &style.dim(&format!("(gap {}+{})", s.offset, s.len)),
+                ),
+            }
         }
         for t in f.tensors.iter().filter(|t| t.storage.is_some()) {
-            out.push_str(&format!("{}  {file}:{}\n", t.blake3, t.name));
+            line(t.blake3.to_string(), &[&file, ":", &t.name], "");
         }
     }
     if let Some(root) = r.root {
+        let path = r.path.display().to_string();
+        let escaped = escape(&path);
         out.push_str(&format!(
-            "{}  {}  {}\n",
+            "{}{}  {escaped}  {}\n",
+            if matches!(escaped, Cow::Owned(_)) {
+                "\\"
+            } else {
+                ""
+            },
             style.bold(&root.to_string()),
-            r.path.display(),
             style.dim(&format!(
                 "(model root: {} tensors, {} files, {})",
                 r.tensor_count,

@@ -35,7 +35,7 @@ impl clap::builder::TypedValueParser for Printable {
                 escape(&value.to_string_lossy())
             ))
         })?;
-        weightguard::text::printable(text).map_err(refuse)
+        weightguard::text::printable(text).map_err(|e| refuse(escape(&e).into_owned()))
     }
 }
 

@@ -65,7 +65,7 @@ pub fn ignored_line(ignored: &[Ignored], style: Style) -> Option<String> {
     let mut parts: Vec<String> = ignored
         .iter()
         .take(SHOWN)
-        .map(|i| format!("{} ({})", i.path, i.rule))
+        .map(|i| format!("{} ({})", super::render::escape(&i.path), i.rule))
         .collect();
     if ignored.len() > SHOWN {
         parts.push(format!("and {} more", ignored.len() - SHOWN));

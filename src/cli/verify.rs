@@ -2,7 +2,7 @@
 //! without any decryption key.
 
 use super::Exit;
-use super::render::{self, Style};
+use super::render::{self, Style, escape};
 use std::path::PathBuf;
 use weightguard::envelope::{self, SignerKey};
 
@@ -37,10 +37,14 @@ pub fn run(args: &Args) -> Exit {
                 println!("{}", serde_json::to_string(&v).unwrap_or_default());
             } else {
                 let s = Style::stdout();
+                // Claims are refused unless printable (checked when the header was read), and
+                // the path is the user's; both are escaped all the same, as all file text is.
                 let c = &v.claims;
+                let e = |t: &str| escape(t).into_owned();
+                let opt = |t: &Option<String>, none: &str| t.as_deref().map_or(none.into(), e);
                 println!(
                     "{}  {}",
-                    s.bold(&v.path.display().to_string()),
+                    s.bold(&e(&v.path.display().to_string())),
                     s.dim("envelope: structure and signed claims verified (payload not decrypted)")
                 );
                 let row = |k: &str, val: String| println!("  {k:<14} {val}");
@@ -48,7 +52,7 @@ pub fn run(args: &Args) -> Exit {
                     "sealer",
                     format!(
                         "{}{}",
-                        v.sealer,
+                        e(&v.sealer),
                         match v.signer_trusted {
                             Some(true) => " (the expected signer)",
                             _ => " (not checked against an expected signer: pass --signer)",
@@ -60,35 +64,34 @@ pub fn run(args: &Args) -> Exit {
                     "destination",
                     format!(
                         "{}{}",
-                        c.destination,
+                        e(&c.destination),
                         c.site
-                            .as_ref()
-                            .map(|s| format!(", site {s}"))
+                            .as_deref()
+                            .map(|site| format!(", site {}", e(site)))
                             .unwrap_or_default()
                     ),
                 );
-                row(
-                    "holder HQ",
-                    c.holder_hq.clone().unwrap_or_else(|| "-".into()),
-                );
+                row("holder HQ", opt(&c.holder_hq, "-"));
                 row(
                     "decision",
                     format!(
                         "{} ({}), authorization {}",
-                        c.decision,
-                        c.classification,
-                        c.authorization.clone().unwrap_or_else(|| "none".into())
+                        e(&c.decision),
+                        e(&c.classification),
+                        opt(&c.authorization, "none")
                     ),
                 );
                 row(
                     "policy",
-                    format!("{} {} ({})", c.policy.id, c.policy.version, c.policy.digest),
+                    format!(
+                        "{} {} ({})",
+                        e(&c.policy.id),
+                        e(&c.policy.version),
+                        e(&c.policy.digest)
+                    ),
                 );
-                row("sealed on", c.sealed_on.clone());
-                row(
-                    "expires",
-                    c.expires.clone().unwrap_or_else(|| "never".into()),
-                );
+                row("sealed on", e(&c.sealed_on));
+                row("expires", opt(&c.expires, "never"));
                 row("payload", super::render::bytes(v.payload_bytes));
             }
             Exit::Ok

@@ -46,6 +46,36 @@ pub struct Claims {
     pub recipients_blake3: String,
 }
 
+impl Claims {
+    /// Every string of the claims is printable text ([`crate::text::printable`]: no control or
+    /// bidirectional formatting character). `seal` signs only such claims, and `verify`, `open`
+    /// and `audit` refuse an envelope whose claims are not, so no claim can forge a line of
+    /// what they print. The error names the field.
+    pub fn check_printable(&self) -> Result<(), String> {
+        let fields = [
+            ("destination", Some(&self.destination)),
+            ("site", self.site.as_ref()),
+            ("holder_hq", self.holder_hq.as_ref()),
+            ("decision", Some(&self.decision)),
+            ("authorization", self.authorization.as_ref()),
+            ("classification", Some(&self.classification)),
+            ("policy.id", Some(&self.policy.id)),
+            ("policy.version", Some(&self.policy.version)),
+            ("policy.digest", Some(&self.policy.digest)),
+            ("expires", self.expires.as_ref()),
+            ("sealed_on", Some(&self.sealed_on)),
+            ("sealer", Some(&self.sealer)),
+            ("recipients_blake3", Some(&self.recipients_blake3)),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value {
+                crate::text::printable(v).map_err(|e| format!("`{name}` {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The policy a decision was made under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,7 +135,8 @@ impl SignedClaims {
 }
 
 /// Finds and decodes the claims stanza. `Ok(None)` if there is none; an error if there are two,
-/// it is not last, or it does not decode.
+/// it is not last, it does not decode, or a claim string is not printable text
+/// ([`Claims::check_printable`]).
 pub fn find(stanzas: &[Stanza]) -> Result<Option<(SignedClaims, usize)>, String> {
     let positions: Vec<usize> = stanzas
         .iter()
@@ -132,6 +163,9 @@ pub fn find(stanzas: &[Stanza]) -> Result<Option<(SignedClaims, usize)>, String>
     let value = crate::artifact::strict_json::parse(json)
         .map_err(|(o, m)| format!("offset {o} of the claims JSON: {m}"))?;
     let claims: Claims = serde_json::from_value(value).map_err(|e| format!("claims JSON: {e}"))?;
+    claims
+        .check_printable()
+        .map_err(|e| format!("{e}: the envelope is refused"))?;
     let signer: SignerKey = claims
         .sealer
         .parse()

@@ -398,6 +398,10 @@ pub fn parse(origin: &str, text: &str) -> Result<PolicyData, PolicyError> {
     v.check(at(&raw.policy), !p.version.trim().is_empty(), || {
         "policy.version: empty".into()
     });
+    // The id and version are signed into every envelope's claims: printable text only.
+    if let Err(e) = crate::text::printable(&p.version) {
+        v.check(at(&raw.policy), false, || format!("policy.version: {e}"));
+    }
 
     let s = raw.status.get_ref();
     v.cited(at(&raw.status), "status", &s.citation, &s.confidence);
@@ -583,6 +587,11 @@ pub fn parse(origin: &str, text: &str) -> Result<PolicyData, PolicyError> {
             (r.decision == GateOutcome::Allowed) == r.authorization.is_some(),
             || format!("{name}: `authorization` is required with decision `allowed` and only then"),
         );
+        if let Some(Err(e)) = r.authorization.as_deref().map(crate::text::printable) {
+            v.check(span.clone(), false, || {
+                format!("{name}: `authorization` {e}")
+            });
+        }
     }
 
     let mut order_ids = HashSet::new();

@@ -119,10 +119,12 @@ pub fn parse(origin: &str, text: &str) -> Result<Vec<Licence>, LicenceError> {
     for l in f.licences {
         let line = Some(line_of(l.span().start));
         let l = l.into_inner();
-        let at = format!("license `{}`", l.id);
         if l.id.trim().is_empty() {
             return Err(fail(line, "license: `id` is empty".into()));
         }
+        // The id is signed into an envelope's claims (`license:<id>`): printable text only.
+        crate::text::printable(&l.id).map_err(|e| fail(line, format!("license: `id` {e}")))?;
+        let at = format!("license `{}`", l.id);
         if !ids.insert(l.id.clone()) {
             return Err(fail(line, format!("{at}: a second licence has this id")));
         }

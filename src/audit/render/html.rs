@@ -1,13 +1,18 @@
 //! A self-contained HTML report: inline CSS, inline SVG bar charts (findings by severity, and
 //! by top-level location stacked by severity), and the findings table. No script, no external
-//! resource, every value HTML-escaped.
+//! resource, every value HTML-escaped, and every text from the store (paths, URIs, messages)
+//! [escaped](crate::text::escape) first, so that a bidi override or a control character in a
+//! name shows as `\u{202e}`, `\n`, never reorders or breaks what the reader sees.
 
 use super::super::{AuditReport, Severity};
 use super::bytes;
+use crate::text::escape;
 use std::fmt::Write as _;
 
+/// Text for an HTML text node or a quoted attribute value.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    escape(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -11,6 +11,7 @@ pub use html::html;
 pub use sarif::sarif;
 
 use super::{ArtifactResult, AuditReport, Severity};
+use crate::text::escape;
 use std::fmt::Write as _;
 
 /// Output formats of `weightguard audit`.
@@ -95,17 +96,20 @@ pub fn bytes(n: u64) -> String {
     format!("{n} B")
 }
 
+/// The table for people. Every cell and the heading are [escaped](crate::text::escape): a path,
+/// key or message holding a newline, an escape sequence or a bidi override cannot add a row,
+/// recolour the screen or reorder what is shown.
 pub fn table(report: &AuditReport) -> String {
     let s0 = &report.summary;
     let mut s = String::new();
     let _ = writeln!(
         s,
         "audit of {}{}: {} artifacts ({} weights, {} envelopes), {} stored, {} read",
-        report.root,
+        escape(&report.root),
         report
             .shard
             .as_ref()
-            .map_or(String::new(), |k| format!(" (shard {k})")),
+            .map_or(String::new(), |k| format!(" (shard {})", escape(k))),
         s0.artifacts,
         s0.weights,
         s0.envelopes,
@@ -131,30 +135,51 @@ pub fn table(report: &AuditReport) -> String {
     if rows.is_empty() {
         return s;
     }
-    let wpath = rows
-        .iter()
-        .map(|r| r.0.path.len())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 60);
-    let wrule = rows.iter().map(|r| r.1.rule.id().len()).max().unwrap_or(4);
+    let rows: Vec<[String; 4]> = rows
+        .into_iter()
+        .map(|(a, f)| {
+            [
+                f.severity.as_str(),
+                f.rule.id(),
+                a.path.as_str(),
+                f.message.as_str(),
+            ]
+            .map(|cell| escape(cell).into_owned())
+        })
+        .collect();
+    let width = |col: usize, min: usize, max: usize| {
+        rows.iter()
+            .map(|r| r[col].chars().count())
+            .max()
+            .unwrap_or(min)
+            .clamp(min, max)
+    };
+    let wrule = width(1, 4, usize::MAX);
+    let wpath = width(2, 4, 60);
     let _ = writeln!(s);
     let _ = writeln!(
         s,
         "{:<8}  {:<wrule$}  {:<wpath$}  why",
         "SEVERITY", "RULE", "PATH"
     );
-    for (a, f) in rows {
+    for [severity, rule, path, message] in rows {
         let _ = writeln!(
             s,
-            "{:<8}  {:<wrule$}  {:<wpath$}  {}",
-            f.severity.as_str(),
-            f.rule.id(),
-            a.path,
-            f.message
+            "{severity:<8}  {rule:<wrule$}  {path:<wpath$}  {message}"
         );
     }
     s
+}
+
+/// A CSV cell: text a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab
+/// or CR) gets a leading `'` (OWASP's advice), and a cell holding a comma, quote, CR or newline
+/// is quoted with its quotes doubled. Numbers we wrote are never neutralised.
+fn csv_text(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_field(&format!("'{v}"))
+    } else {
+        csv_field(v)
+    }
 }
 
 fn csv_field(v: &str) -> String {
@@ -172,19 +197,20 @@ pub fn csv(report: &AuditReport) -> String {
         "path,uri,kind,format,files,size,bytes_read,parameters,classification,tokens_to_threshold,severity,rule,message\n",
     );
     for a in &report.artifacts {
+        let kind = serde_json::to_value(a.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let base = [
-            a.path.clone(),
-            a.uri.clone(),
-            serde_json::to_value(a.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            a.format.clone().unwrap_or_default(),
+            csv_text(&a.path),
+            csv_text(&a.uri),
+            csv_text(&kind),
+            csv_text(a.format.as_deref().unwrap_or_default()),
             a.files.to_string(),
             a.size.to_string(),
             a.bytes_read.to_string(),
             a.parameters.map(|p| p.to_string()).unwrap_or_default(),
-            a.classification.clone().unwrap_or_default(),
+            csv_text(a.classification.as_deref().unwrap_or_default()),
             a.tokens_to_threshold
                 .map(|t| format!("{t:.4e}"))
                 .unwrap_or_default(),
@@ -192,9 +218,8 @@ pub fn csv(report: &AuditReport) -> String {
         let mut push = |sev: &str, rule: &str, msg: &str| {
             let fields: Vec<String> = base
                 .iter()
-                .map(String::as_str)
-                .chain([sev, rule, msg])
-                .map(csv_field)
+                .cloned()
+                .chain([sev, rule, msg].map(csv_text))
                 .collect();
             s.push_str(&fields.join(","));
             s.push('\n');

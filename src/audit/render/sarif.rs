@@ -1,7 +1,34 @@
 //! SARIF 2.1.0: one rule per finding kind, one result per finding, located at the artifact.
 
 use super::super::{AuditReport, Rule, Severity};
+use crate::text::escape;
 use serde_json::json;
+use std::fmt::Write as _;
+
+/// An artifact's URI (`s3://bucket/key` or a local path) as the URI reference SARIF's
+/// `artifactLocation.uri` must be (RFC 3986): every byte of the UTF-8 text that is not
+/// unreserved (`A-Z a-z 0-9 - . _ ~`), a sub-delimiter (`! $ & ' ( ) * + , ; =`), `@` or `/` is
+/// percent-encoded, `%`, `?`, `#`, spaces, controls and non-ASCII included. `:` is kept only
+/// in an `s3://` scheme and after it; in a local path it is encoded, so that no path segment
+/// reads as a scheme.
+pub fn uri_reference(uri: &str) -> String {
+    let (scheme, rest) = match uri.strip_prefix("s3://") {
+        Some(rest) => ("s3://", rest),
+        None => ("", uri),
+    };
+    let mut out = String::from(scheme);
+    for b in rest.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || b"-._~!$&'()*+,;=@/".contains(&b)
+            || (b == b':' && !scheme.is_empty());
+        if keep {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -43,9 +70,10 @@ pub fn sarif(report: &AuditReport) -> String {
                 "ruleId": f.rule.id(),
                 "ruleIndex": rule_index,
                 "level": level(f.severity),
-                "message": {"text": format!("{}: {}", a.path, f.message)},
+                // Viewers show the text to people: no control or bidi character in it.
+                "message": {"text": escape(&format!("{}: {}", a.path, f.message))},
                 "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": a.uri}}
+                    "physicalLocation": {"artifactLocation": {"uri": uri_reference(&a.uri)}}
                 }],
                 "properties": {
                     "severity": f.severity.as_str(),
@@ -72,4 +100,28 @@ pub fn sarif(report: &AuditReport) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_reference;
+
+    #[test]
+    fn uris_are_rfc_3986_references() {
+        assert_eq!(
+            uri_reference("store/models/frontier"),
+            "store/models/frontier"
+        );
+        assert_eq!(
+            uri_reference("s3://weights/team-a/x.safetensors"),
+            "s3://weights/team-a/x.safetensors"
+        );
+        assert_eq!(
+            uri_reference("/tmp/s/a\nb <c>\x1b[2J%.bin"),
+            "/tmp/s/a%0Ab%20%3Cc%3E%1B%5B2J%25.bin"
+        );
+        assert_eq!(uri_reference("a:b/c?d#e"), "a%3Ab/c%3Fd%23e");
+        assert_eq!(uri_reference("s3://b/k:1 é"), "s3://b/k:1%20%C3%A9");
+        assert_eq!(uri_reference("x\u{202e}y"), "x%E2%80%AEy");
+    }
 }
