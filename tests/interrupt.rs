@@ -203,3 +203,33 @@ fn temporaries_of_a_killed_run_are_found_and_removed_by_the_next() {
     assert!(stderr(&r).contains("9999999"), "{}", stderr(&r));
     assert!(!stale.exists());
 }
+
+/// Issue 17: an envelope cut short while `open` reads it is an error that names the file and
+/// says it was truncated (it used to say "failed to fill whole buffer"), and nothing is written.
+#[test]
+fn an_envelope_truncated_during_open_is_named_as_truncated() {
+    let setup = setup();
+    let out = setup.dir.path().join("opened");
+    let child = spawn(&open_args(&setup, &out));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut child = child;
+    while temporaries(setup.dir.path(), ".weightguard-partial-").is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "open ended too soon");
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&setup.envelope)
+        .unwrap();
+    f.set_len(64 << 20).unwrap();
+    let r = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("model.age") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(temporaries(setup.dir.path(), ".weightguard-partial-").is_empty());
+}

@@ -388,7 +388,20 @@ fn decrypt(
             // Decrypted in place: each chunk's body then holds its plaintext.
             let result = file
                 .read_exact(&mut sealed)
-                .map_err(EnvelopeError::io(&owned))
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                        // The file got shorter than it was when its header was checked.
+                        EnvelopeError::PayloadFormat {
+                            path: owned.clone(),
+                            what: format!(
+                                "the file ends inside payload bytes {done}..{}, short of the {payload} bytes it had when opened: it was truncated (a partial copy?); nothing was written",
+                                done + n as u64
+                            ),
+                        }
+                    } else {
+                        EnvelopeError::io(&owned)(e)
+                    }
+                })
                 .and_then(|_| {
                     stream::open_batch_in_place(&key, chunk, &mut sealed, last).map_err(|c| {
                         EnvelopeError::Payload {
