@@ -206,21 +206,27 @@ mod tests {
     fn stale_temporaries_of_dead_processes_are_removed_live_ones_kept() {
         let d = tempfile::tempdir().unwrap();
         // A pid that cannot run: above the kernel's pid_max ceiling (2^22).
-        let dead = d.path().join(format!(".weightguard-seal-9999999@{}-abc", host()));
+        let dead = d
+            .path()
+            .join(format!(".weightguard-seal-9999999@{}-abc", host()));
         std::fs::write(&dead, b"half an envelope").unwrap();
         let elsewhere = d.path().join(".weightguard-seal-1@another.host-abc");
         std::fs::write(&elsewhere, b"another host's live seal").unwrap();
-        let live = d.path().join(format!(
-            ".m{}xyz",
-            prefix(".weightguard-partial-")
-        ));
+        let live = d
+            .path()
+            .join(format!(".m{}xyz", prefix(".weightguard-partial-")));
         std::fs::create_dir(&live).unwrap();
         let notes = sweep(d.path(), ".weightguard-seal-");
         assert!(
-            notes.iter().any(|n| n.contains("removed") && n.contains("9999999")),
+            notes
+                .iter()
+                .any(|n| n.contains("removed") && n.contains("9999999")),
             "{notes:?}"
         );
-        assert!(notes.iter().any(|n| n.contains("another.host")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("another.host")),
+            "{notes:?}"
+        );
         assert!(!dead.exists());
         assert!(elsewhere.exists());
         let notes = sweep(d.path(), ".weightguard-partial-");
