@@ -233,3 +233,35 @@ fn an_envelope_truncated_during_open_is_named_as_truncated() {
     assert!(!out.exists());
     assert!(temporaries(setup.dir.path(), ".weightguard-partial-").is_empty());
 }
+
+/// Issue 17: what a SIGKILLed open leaves is a finding of `audit`: decrypted, unverified weights.
+#[test]
+fn audit_reports_a_decrypted_remnant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let remnant = store.join(".opened.weightguard-partial-4242@elsewhere-Xy12ab");
+    std::fs::create_dir_all(&remnant).unwrap();
+    std::fs::write(
+        remnant.join("model.safetensors"),
+        safetensors_bytes(
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            8,
+        ),
+    )
+    .unwrap();
+    let r = weightguard(&[
+        "audit",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+        "--no-progress",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("decrypted-remnant"), "{text}");
+    assert!(
+        text.contains(".opened.weightguard-partial-4242@elsewhere-Xy12ab"),
+        "{text}"
+    );
+    assert_eq!(r.status.code(), Some(6), "a high finding fails the audit");
+}

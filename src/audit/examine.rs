@@ -95,6 +95,18 @@ pub fn examine(ctx: &Context, unit: &Unit) -> Vec<ArtifactResult> {
     let files: Vec<PathBuf> = match unit {
         Unit::File(key) => vec![key.clone()],
         Unit::ModelDir(dir) => ctx.listing.dirs.get(dir).cloned().unwrap_or_default(),
+        Unit::Remnant(key) => {
+            let mut r = ArtifactResult::new(
+                ctx.listing.display_name(key),
+                ctx.store.uri(key),
+                ArtifactKind::Unreadable,
+            );
+            r.findings.push(Finding::new(
+                Rule::DecryptedRemnant,
+                "decrypted, unverified weights left by an interrupted `weightguard open` (killed before it could clean up): remove it; the next `open` in that directory removes it when its process no longer runs",
+            ));
+            return vec![r];
+        }
         Unit::Problem(key) => {
             let what = ctx.listing.problems.get(key).cloned().unwrap_or_default();
             let mut r = ArtifactResult::new(

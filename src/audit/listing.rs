@@ -70,13 +70,16 @@ pub enum Unit {
     File(PathBuf),
     /// A path the listing could not include (see [`Listing::problems`]).
     Problem(PathBuf),
+    /// What an interrupted `weightguard open` left: a `.NAME.weightguard-partial-…` directory
+    /// (or file) of decrypted, unverified weights. Its files are examined as well.
+    Remnant(PathBuf),
 }
 
 impl Unit {
     /// The unit's key: its path, `.` for the root.
     pub fn key(&self) -> String {
         let p = match self {
-            Unit::ModelDir(p) | Unit::File(p) | Unit::Problem(p) => p,
+            Unit::ModelDir(p) | Unit::File(p) | Unit::Problem(p) | Unit::Remnant(p) => p,
         };
         display_key(p)
     }
@@ -149,6 +152,26 @@ pub fn units(listing: &Listing) -> Vec<Unit> {
         }
     }
     out.extend(listing.problems.keys().map(|p| Unit::Problem(p.clone())));
+    out.extend(remnants(listing).into_iter().map(Unit::Remnant));
+    out
+}
+
+/// The marker in the names of `open`'s temporaries (`crate::interrupt`).
+pub const PARTIAL_MARKER: &str = ".weightguard-partial-";
+
+/// The outermost paths whose last component is one of `open`'s temporaries.
+fn remnants(listing: &Listing) -> std::collections::BTreeSet<PathBuf> {
+    let mut out = std::collections::BTreeSet::new();
+    for key in listing.files.keys() {
+        let mut at = PathBuf::new();
+        for c in key.components() {
+            at.push(c);
+            if c.as_os_str().to_string_lossy().contains(PARTIAL_MARKER) {
+                out.insert(at.clone());
+                break;
+            }
+        }
+    }
     out
 }
 

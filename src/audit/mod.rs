@@ -92,13 +92,15 @@ pub enum Rule {
     EnvelopeCleartext,
     /// A file that looks like weights (by content or by name) but does not parse.
     ParseFailure,
+    /// Decrypted, unverified weights an interrupted `weightguard open` left behind.
+    DecryptedRemnant,
     /// A path the artifact set's rules refuse to read (a link out of the root, a special file,
     /// an unreadable directory): what it holds was not examined.
     UnreadPath,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::ControlledUnencrypted,
         Rule::NeedsReviewUnencrypted,
         Rule::FingerprintMatch,
@@ -110,6 +112,7 @@ impl Rule {
         Rule::EnvelopeCleartext,
         Rule::ParseFailure,
         Rule::UnreadPath,
+        Rule::DecryptedRemnant,
     ];
 
     pub fn id(self) -> &'static str {
@@ -125,6 +128,7 @@ impl Rule {
             Rule::EnvelopeCleartext => "envelope-cleartext",
             Rule::ParseFailure => "parse-failure",
             Rule::UnreadPath => "unread-path",
+            Rule::DecryptedRemnant => "decrypted-remnant",
         }
     }
 
@@ -138,7 +142,8 @@ impl Rule {
             | Rule::UnsafePickle
             | Rule::DestinationMismatch
             | Rule::EnvelopeUnverified
-            | Rule::UnreadPath => Severity::High,
+            | Rule::UnreadPath
+            | Rule::DecryptedRemnant => Severity::High,
             Rule::EnvelopeExpired | Rule::ParseFailure => Severity::Medium,
             Rule::EnvelopeNoClaims => Severity::Low,
         }
@@ -170,6 +175,9 @@ impl Rule {
                 "An envelope header is followed by a payload that is not ciphertext: the weights are stored in the clear behind a genuine-looking header."
             }
             Rule::ParseFailure => "A file looks like weights but does not parse.",
+            Rule::DecryptedRemnant => {
+                "Decrypted weights that an interrupted `weightguard open` left behind, never verified against the signed manifest."
+            }
             Rule::UnreadPath => {
                 "A path could not be read under the artifact set's rules (a link out of the root, a special file, an unreadable directory); what it holds was not examined."
             }
