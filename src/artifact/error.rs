@@ -123,6 +123,9 @@ pub enum ArtifactError {
         limit: u64,
     },
 
+    #[error("{}: {what} is not UTF-8 text", path.display())]
+    NotText { path: PathBuf, what: &'static str },
+
     #[error("{}: not a recognised weight format: {found}", path.display())]
     UnknownFormat { path: PathBuf, found: String },
 

@@ -12,6 +12,34 @@ use super::tree::{LocalTree, Tree};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+/// Reads the whole of a small file the user named: a key, a recipients list, a policy, a
+/// training record, an audit state file or report. The one way the tool reads such a file, so
+/// that every one of them gets the same two guarantees:
+/// - only a regular file is read: a FIFO is refused without waiting for a writer (opened with
+///   `O_NONBLOCK`, its type checked on the descriptor), a device or socket without a read;
+/// - at most `limit` bytes, checked against the file's length before anything is allocated.
+///
+/// `what` names the file in the error (`signing key is N bytes, over the limit of …`).
+pub fn read_small_file(
+    path: &Path,
+    what: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, ArtifactError> {
+    MeteredFile::open(path)?.read_all_limited(what, limit)
+}
+
+/// [`read_small_file`] of a text file: the bytes must be UTF-8.
+pub fn read_small_text(
+    path: &Path,
+    what: &'static str,
+    limit: u64,
+) -> Result<String, ArtifactError> {
+    String::from_utf8(read_small_file(path, what, limit)?).map_err(|_| ArtifactError::NotText {
+        path: path.to_owned(),
+        what,
+    })
+}
+
 /// Bytes that can be read at any offset: what the parsers need from a file or an object.
 pub trait Source: Send + Sync {
     /// Length in bytes when opened.

@@ -1,6 +1,7 @@
 //! `weightguard demo`: the tool's flow on generated models, offline, in a temporary directory.
 
 use super::Exit;
+use super::output::{out, outln};
 use super::render::{self, Style};
 use std::path::Path;
 use std::time::Instant;
@@ -32,7 +33,7 @@ fn demo(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let root = args.keep.as_deref().unwrap_or(tmp.path());
     let style = Style::stdout();
-    let step = |title: &str| println!("\n{}", style.bold(&format!("== {title}")));
+    let step = |title: &str| outln!("\n{}", style.bold(&format!("== {title}")));
 
     step("A small Llama-style model, real bytes");
     let small = root.join("tiny-llama");
@@ -70,7 +71,7 @@ fn demo(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let started = Instant::now();
     inspect(&big, style)?;
-    println!(
+    outln!(
         "  {}",
         style.dim(&format!(
             "inspected in {:.1} ms: headers only, never the weights",
@@ -85,18 +86,18 @@ fn demo(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     envelope_steps(root, &small, style)?;
 
     if let Some(dir) = &args.keep {
-        println!("\nmodels kept in {}", dir.display());
+        outln!("\nmodels kept in {}", dir.display());
     }
     Ok(())
 }
 
 fn inspect(path: &Path, style: Style) -> Result<(), artifact::ArtifactError> {
-    println!(
+    outln!(
         "{}",
         style.dim(&format!("$ weightguard inspect {}", path.display()))
     );
     let a = artifact::open(path)?;
-    print!("{}", super::inspect::human(&a.report(), style));
+    out!("{}", super::inspect::human(&a.report(), style));
     Ok(())
 }
 
@@ -123,19 +124,19 @@ const DEMO_DATE: &str = "2026-07-23";
 fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Error>> {
     let record_path = model.join("training-record.toml");
     std::fs::write(&record_path, SAMPLE_RECORD)?;
-    println!("{}", style.dim(&format!("$ cat {}", record_path.display())));
-    print!("{SAMPLE_RECORD}");
+    outln!("{}", style.dim(&format!("$ cat {}", record_path.display())));
+    out!("{SAMPLE_RECORD}");
     let (policy, est) = sample_estimate(model)?;
     let as_of = Date::parse(DEMO_DATE)?;
     let classified = policy::classify(&policy, &est, as_of);
-    println!(
+    outln!(
         "{}",
         style.dim(&format!(
             "\n$ weightguard classify {} --as-of {DEMO_DATE}",
             model.display()
         ))
     );
-    print!(
+    out!(
         "{}",
         super::classify::human(
             &super::classify::Output {
@@ -166,7 +167,7 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
             .rev()
             .find(|r| r.rule.starts_with("destination") || r.rule.starts_with("license"))
             .map_or(String::new(), |r| format!("[{}] {}", r.rule, r.citation));
-        println!(
+        outln!(
             "{}",
             style.dim(&format!(
                 "\n$ weightguard gate {} --destination {dest}{flag} --as-of {DEMO_DATE}   # exit {}",
@@ -174,7 +175,7 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
                 super::gate::exit(g.decision) as u8
             ))
         );
-        println!(
+        outln!(
             "  {} {}{}",
             style.bold(&format!("{dest}:")),
             g.decision.as_str(),
@@ -182,7 +183,7 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
                 .as_ref()
                 .map_or(String::new(), |a| format!(" under {a}"))
         );
-        println!("    {}", style.dim(&decided));
+        outln!("    {}", style.dim(&decided));
     }
     Ok(())
 }
@@ -195,7 +196,7 @@ fn envelope_steps(
     style: Style,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use weightguard::envelope::{self, Claims, SigningKey, Site, keys};
-    let cmd = |s: String| println!("{}", style.dim(&format!("$ {s}")));
+    let cmd = |s: String| outln!("{}", style.dim(&format!("$ {s}")));
     std::fs::write(model.join("training-record.toml"), SAMPLE_RECORD)?;
     let (policy, est) = sample_estimate(model)?;
     let as_of = Date::parse(DEMO_DATE)?;
@@ -213,12 +214,20 @@ fn envelope_steps(
     let (identity, recipient) = keys::generate_identity();
     let key = SigningKey::generate()?;
     let identity_path = root.join("identity.txt");
-    std::fs::write(&identity_path, identity)?;
+    // Secret: mode 0600 whatever the umask, as `keygen` writes it.
+    keys::write_key_files(
+        root,
+        &[keys::KeyFile {
+            name: "identity.txt",
+            text: &identity,
+            secret: true,
+        }],
+    )?;
     cmd(format!(
         "weightguard keygen --out {}   # an age identity and an Ed25519 signing key",
         root.display()
     ));
-    println!("  recipient {recipient}\n  signer    {}", key.public());
+    outln!("  recipient {recipient}\n  signer    {}", key.public());
     let env = root.join("tiny-llama.age");
     cmd(format!(
         "weightguard seal {} -r {recipient} --destination DE --site fra-1 --signing-key signing.key -o {}",
@@ -240,7 +249,7 @@ fn envelope_steps(
         &terms,
         false,
     )?;
-    println!(
+    outln!(
         "  gate: {} under {}; sealed {} files ({}) with per-tensor digests in a signed manifest",
         g.decision.as_str(),
         g.authorization.as_deref().unwrap_or("-"),
@@ -252,7 +261,7 @@ fn envelope_steps(
         env.display()
     ));
     let v = envelope::verify(&env, Some(&key.public()))?;
-    println!(
+    outln!(
         "  signed by the expected sealer for {} site {}, {} recipient, expires {}",
         v.claims.destination,
         v.claims.site.as_deref().unwrap_or("-"),
@@ -274,7 +283,7 @@ fn envelope_steps(
         out.display()
     ));
     match envelope::open(&env, &ids, Some(&key.public()), &site("FR"), &out, false) {
-        Err(e) => println!("  {} {e} (nothing written)", style.warn("refused:")),
+        Err(e) => outln!("  {} {e} (nothing written)", style.warn("refused:")),
         Ok(_) => return Err("the envelope opened in the wrong country".into()),
     }
     cmd(format!(
@@ -283,7 +292,7 @@ fn envelope_steps(
         out.display()
     ));
     let opened = envelope::open(&env, &ids, Some(&key.public()), &site("DE"), &out, false)?;
-    println!(
+    outln!(
         "  {} files, {}: every file and tensor matched the signed manifest",
         opened.files,
         super::render::bytes(opened.bytes)

@@ -3,7 +3,8 @@
 
 use super::selection::{self, SetArgs};
 use std::path::{Path, PathBuf};
-use weightguard::artifact::{Artifact, ModelConfig, read::MeteredFile};
+use weightguard::artifact::read::{self, MeteredFile};
+use weightguard::artifact::{Artifact, ModelConfig};
 use weightguard::artifact_set::ArtifactSet;
 use weightguard::compute::{self, AcceleratorTable, Estimate, EstimateInput, TrainingRecord};
 use weightguard::policy::{self, Date, Policy};
@@ -136,12 +137,10 @@ pub fn record_path(path: &Path, model_dir: Option<&Path>, named: Option<&Path>) 
     beside.is_file().then_some(beside)
 }
 
-fn read_text(path: &Path, what: &'static str, limit: usize) -> Result<String, Failure> {
-    let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
-    let bytes = f
-        .read_all_limited(what, limit as u64)
-        .map_err(|e| (e.to_string(), None))?;
-    String::from_utf8(bytes).map_err(|_| (format!("{}: not UTF-8 text", path.display()), None))
+/// A small text file the user named, through the library's one reader of such files (a regular
+/// file only, never a wait on a FIFO, at most `limit` bytes).
+pub fn read_text(path: &Path, what: &'static str, limit: usize) -> Result<String, Failure> {
+    read::read_small_text(path, what, limit as u64).map_err(|e| (e.to_string(), None))
 }
 
 pub fn read_record(path: &Path) -> Result<TrainingRecord, Failure> {

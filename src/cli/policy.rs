@@ -2,6 +2,7 @@
 
 use super::Exit;
 use super::inputs;
+use super::output::{out, outln};
 use super::render::{self, Style};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -42,8 +43,8 @@ pub fn run(args: &Args) -> Exit {
                         } else {
                             "not codified"
                         };
-                        println!("{}  {}", style.bold(id), d.policy.title);
-                        println!(
+                        outln!("{}  {}", style.bold(id), d.policy.title);
+                        outln!(
                             "  {}",
                             style.dim(&format!(
                                 "version {}, {status}, threshold {:.1e} operations, {}",
@@ -58,7 +59,7 @@ pub fn run(args: &Args) -> Exit {
                 }
             }
             for (path, _) in policy::EXAMPLES {
-                println!(
+                outln!(
                     "{}",
                     style.dim(&format!(
                         "example (not built in; use --policy with the file): {path}"
@@ -70,24 +71,28 @@ pub fn run(args: &Args) -> Exit {
         Action::Show { id } => {
             let text = match policy::builtin(id) {
                 Some(t) => t.to_owned(),
-                None => match std::fs::read_to_string(id) {
+                None => match inputs::read_text(
+                    std::path::Path::new(id),
+                    "policy",
+                    policy::format::MAX_POLICY_BYTES,
+                ) {
                     Ok(t) => t,
-                    Err(e) => {
+                    Err((e, _)) => {
                         render::error(
-                            &format!("{id}: not a built-in policy, and {e}"),
+                            &format!("{e} (and `{id}` is not a built-in policy)"),
                             Some("built-in policies: `weightguard policy list`"),
                         );
                         return Exit::Error;
                     }
                 },
             };
-            print!("{text}");
+            out!("{text}");
             Exit::Ok
         }
         Action::Validate { file } => match inputs::read_policy(&file.display().to_string()) {
             Ok(p) => {
                 let d = &p.data;
-                println!(
+                outln!(
                     "{}: valid policy `{}` version {} ({} groups, {} destination rules, {} orders; {})",
                     file.display(),
                     d.policy.id,

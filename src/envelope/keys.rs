@@ -6,6 +6,7 @@
 //! - public: `weightguard-signer-v1:` + base64 of the 32-byte public key.
 
 use super::EnvelopeError;
+use crate::artifact::read;
 use age::secrecy::ExposeSecret;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,6 +16,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 const SECRET_PREFIX: &str = "weightguard-signing-key-v1:";
+/// The largest key file read (a signing key, a signer, a recipients list, an identity file):
+/// each holds a few lines; anything larger is not a key file, and `/dev/zero` is no key at all.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 const PUBLIC_PREFIX: &str = "weightguard-signer-v1:";
 
 fn keys_err(what: impl Into<String>) -> EnvelopeError {
@@ -57,7 +61,7 @@ impl SigningKey {
     }
 
     pub fn read(path: &Path) -> Result<SigningKey, EnvelopeError> {
-        let text = std::fs::read_to_string(path).map_err(EnvelopeError::io(path))?;
+        let text = read_key_text(path, "signing key")?;
         SigningKey::parse(&text).map_err(|e| keys_err(format!("{}: {e}", path.display())))
     }
 
@@ -90,7 +94,7 @@ impl SignerKey {
             return SignerKey::from_str(arg);
         }
         let path = Path::new(arg);
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_key_text(path, "signer key file").map_err(|e| {
             keys_err(format!(
                 "signer `{arg}`: neither a `{PUBLIC_PREFIX}…` key nor a readable file ({e})"
             ))
@@ -139,9 +143,9 @@ pub fn parse_recipients(arg: &str) -> Result<Vec<BoxedRecipient>, EnvelopeError>
         return Ok(vec![r]);
     }
     let path = Path::new(arg);
-    let text = std::fs::read_to_string(path).map_err(|_| {
+    let text = read_key_text(path, "recipients file").map_err(|e| {
         keys_err(format!(
-            "recipient `{arg}`: not an age1… or SSH public key, nor a readable recipients file"
+            "recipient `{arg}`: not an age1… or SSH public key, nor a readable recipients file ({e})"
         ))
     })?;
     let mut out = Vec::new();
@@ -181,7 +185,8 @@ fn parse_recipient(s: &str) -> Option<BoxedRecipient> {
 /// Reads identities from an age identity file (`AGE-SECRET-KEY-1…` lines) or an unencrypted SSH
 /// private key.
 pub fn read_identities(path: &Path) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
-    let bytes = std::fs::read(path).map_err(EnvelopeError::io(path))?;
+    let bytes = read::read_small_file(path, "identity file", MAX_KEY_FILE_BYTES)
+        .map_err(|e| keys_err(e.to_string()))?;
     read_identities_named(&bytes, path)
 }
 
@@ -212,6 +217,12 @@ fn read_identities_named(bytes: &[u8], path: &Path) -> Result<Vec<BoxedIdentity>
     }
 }
 
+/// A key file's text: a regular file of at most [`MAX_KEY_FILE_BYTES`] (see
+/// [`read::read_small_file`]).
+fn read_key_text(path: &Path, what: &'static str) -> Result<String, EnvelopeError> {
+    read::read_small_text(path, what, MAX_KEY_FILE_BYTES).map_err(|e| keys_err(e.to_string()))
+}
+
 /// A new X25519 identity: (identity file text, recipient string).
 pub fn generate_identity() -> (String, String) {
     let id = age::x25519::Identity::generate();
@@ -224,6 +235,104 @@ pub fn generate_identity() -> (String, String) {
         ),
         recipient,
     )
+}
+
+/// One file of a key set: its name in the key directory, its text, and whether it is secret
+/// (mode 0600) or public (0644).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFile<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub secret: bool,
+}
+
+/// Writes a key set into `dir`, all of it or nothing:
+/// - every target is checked first: if any exists, nothing is written (key files are never
+///   replaced, and half a set would not match the other half);
+/// - `dir` is created mode 0700 (and its missing parents as `create_dir_all` would) when it
+///   does not exist; an existing directory's mode is left as it is;
+/// - each file is written to a temporary in `dir`, created with its final mode (secrets 0600,
+///   public keys 0644) and set again on the descriptor, so no umask widens or narrows it; synced;
+/// - then each is renamed into place without replacing anything. If any step fails, the files
+///   already renamed and the temporaries are removed, and so is `dir` if this call created it.
+pub fn write_key_files(dir: &Path, files: &[KeyFile<'_>]) -> Result<(), EnvelopeError> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let exists = |path: &Path| {
+        keys_err(format!(
+            "{}: already exists; key files are never overwritten, and nothing was written (write the keys to a new directory)",
+            path.display()
+        ))
+    };
+    for f in files {
+        let target = dir.join(f.name);
+        if std::fs::symlink_metadata(&target).is_ok() {
+            return Err(exists(&target));
+        }
+    }
+    let created = create_private_dir(dir)?;
+    let result = (|| {
+        let mut temps = Vec::with_capacity(files.len());
+        for f in files {
+            let mode = if f.secret { 0o600 } else { 0o644 };
+            let mut tmp = tempfile::Builder::new()
+                .prefix(&format!(".{}.", f.name))
+                .permissions(std::fs::Permissions::from_mode(mode))
+                .tempfile_in(dir)
+                .map_err(EnvelopeError::io(dir))?;
+            // Created with `mode` less the umask; set exactly on the descriptor (fchmod).
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .and_then(|()| tmp.write_all(f.text.as_bytes()))
+                .and_then(|()| tmp.as_file().sync_all())
+                .map_err(EnvelopeError::io(tmp.path()))?;
+            temps.push((tmp, dir.join(f.name)));
+        }
+        let mut placed: Vec<std::path::PathBuf> = Vec::with_capacity(temps.len());
+        for (tmp, target) in temps {
+            match tmp.persist_noclobber(&target) {
+                Ok(_) => placed.push(target),
+                Err(e) => {
+                    // Only files this call created are removed (the rename never replaced one).
+                    for p in &placed {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    return Err(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                        exists(&target)
+                    } else {
+                        EnvelopeError::io(&target)(e.error)
+                    });
+                }
+            }
+        }
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
+/// Creates `dir` mode 0700 (exactly, whatever the umask) if it is missing; true if it did.
+fn create_private_dir(dir: &Path) -> Result<bool, EnvelopeError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(EnvelopeError::io(parent))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {
+            // The mode above was masked by the umask; set it on the directory opened (fchmod).
+            std::fs::File::open(dir)
+                .and_then(|d| d.set_permissions(std::fs::Permissions::from_mode(0o700)))
+                .map_err(EnvelopeError::io(dir))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Err(e) => Err(EnvelopeError::io(dir)(e)),
+    }
 }
 
 #[cfg(test)]
