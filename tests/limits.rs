@@ -494,3 +494,79 @@ fn toml_nested_deeper_than_the_parser_allows_is_an_error() {
     );
     assert!(weightguard::compute::TrainingRecord::parse("r.toml", &inline).is_err());
 }
+
+#[test]
+fn key_files_over_max_key_file_bytes() {
+    use weightguard::envelope::keys::{self, MAX_KEY_FILE_BYTES};
+    use weightguard::envelope::{SignerKey, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let big = sparse(dir.path(), "key", b"#", MAX_KEY_FILE_BYTES + 1);
+    let errors = [
+        keys::read_identities(&big).err().map(|e| e.to_string()),
+        SigningKey::read(&big).err().map(|e| e.to_string()),
+        SignerKey::parse_or_read(big.to_str().unwrap())
+            .err()
+            .map(|e| e.to_string()),
+        keys::parse_recipients(big.to_str().unwrap())
+            .err()
+            .map(|e| e.to_string()),
+    ];
+    for e in errors {
+        let e = e.expect("refused");
+        assert!(e.contains("bytes, over the limit"), "{e}");
+        assert_names_limit(&e, MAX_KEY_FILE_BYTES);
+    }
+}
+
+#[test]
+fn audit_state_and_reports_over_their_limits() {
+    use weightguard::audit::run::{MAX_REPORT_BYTES, MAX_STATE_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let header = format!(
+        "{{\"weightguard_audit_state\":1,\"root\":\"{}\"}}\n",
+        store.display()
+    );
+    let state = sparse(dir.path(), "state", header.as_bytes(), MAX_STATE_BYTES + 1);
+    let o = weightguard(&[
+        "audit",
+        store.to_str().unwrap(),
+        "--resume",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("audit state file is"), "{}", stderr(&o));
+    assert_names_limit(&stderr(&o), MAX_STATE_BYTES);
+    assert_eq!(
+        std::fs::metadata(&state).unwrap().len(),
+        MAX_STATE_BYTES + 1
+    );
+
+    let report = sparse(dir.path(), "r.jsonl", b"{", MAX_REPORT_BYTES + 1);
+    let o = weightguard(&["audit", "merge", report.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("audit report is"), "{}", stderr(&o));
+    assert_names_limit(&stderr(&o), MAX_REPORT_BYTES);
+
+    use weightguard::audit::fingerprint::MAX_FINGERPRINT_BYTES;
+    let prints = sparse(
+        dir.path(),
+        "prints.jsonl",
+        b"{",
+        MAX_FINGERPRINT_BYTES as u64 + 1,
+    );
+    let o = weightguard(&[
+        "audit",
+        store.to_str().unwrap(),
+        "--fingerprints",
+        prints.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("fingerprints file is"),
+        "{}",
+        stderr(&o)
+    );
+    assert_names_limit(&stderr(&o), MAX_FINGERPRINT_BYTES);
+}

@@ -44,19 +44,122 @@ pub struct S3Options {
     pub region: Option<String>,
 }
 
+/// What went wrong talking to the store, and what to do about it: the object store's own
+/// errors ("builder error", "error sending request" after ten retries) say neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Error {
+    pub what: String,
+    pub hint: &'static str,
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+const HTTP_HINT: &str = "add --allow-http (or set AWS_ALLOW_HTTP=true) for a test server on loopback; anything else should be an https:// endpoint";
+const CREDENTIALS_HINT: &str =
+    "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)";
+
+/// `e` (from `doing`, e.g. "listing s3://b/p") in words: the S3 error code the server sent, a
+/// connection that failed, a plain-HTTP endpoint that was not allowed, else the error as is.
+pub fn explain(doing: &str, endpoint: Option<&str>, e: &object_store::Error) -> S3Error {
+    let server = endpoint.unwrap_or("the S3 endpoint");
+    let mut chain = Vec::new();
+    let mut kind = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(h) = err.downcast_ref::<object_store::client::HttpError>() {
+            kind = kind.or(Some(h.kind()));
+        }
+        chain.push(err.to_string());
+        source = err.source();
+    }
+    let all = chain.join(": ");
+    let innermost = chain.last().cloned().unwrap_or_default();
+    // The code in an S3 error body (`<Code>NoSuchBucket</Code>`).
+    let code = all
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(c, _)| c.to_owned());
+    let out = |what: String, hint| S3Error { what, hint };
+    use object_store::client::HttpErrorKind;
+    if all.contains("URL scheme is not allowed") {
+        return out(
+            format!("{doing}: {server} is a plain-HTTP endpoint, which is refused unless allowed"),
+            HTTP_HINT,
+        );
+    }
+    match code.as_deref() {
+        Some("NoSuchBucket") => {
+            return out(
+                format!("{doing}: the bucket does not exist at {server}"),
+                "check the bucket name in s3://BUCKET/prefix, and the endpoint and region",
+            );
+        }
+        Some(
+            c @ ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken"),
+        ) => {
+            return out(
+                format!("{doing}: {server} refused the credentials ({c})"),
+                CREDENTIALS_HINT,
+            );
+        }
+        Some(c @ ("AccessDenied" | "AllAccessDisabled")) => {
+            return out(
+                format!("{doing}: access denied by {server} ({c})"),
+                "the credentials need s3:ListBucket on the bucket and s3:GetObject on its objects",
+            );
+        }
+        _ => {}
+    }
+    match (e, kind) {
+        (object_store::Error::Unauthenticated { .. }, _) => out(
+            format!("{doing}: {server} did not accept the credentials"),
+            CREDENTIALS_HINT,
+        ),
+        (object_store::Error::PermissionDenied { .. }, _) => out(
+            format!("{doing}: access denied by {server}"),
+            "the credentials need s3:ListBucket on the bucket and s3:GetObject on its objects",
+        ),
+        (object_store::Error::NotFound { .. }, _) => out(
+            format!("{doing}: not found at {server}"),
+            "check the bucket name and prefix in s3://BUCKET/prefix",
+        ),
+        (_, Some(HttpErrorKind::Connect)) => out(
+            format!("{doing}: could not connect to {server} ({innermost})"),
+            "check --endpoint (or AWS_ENDPOINT_URL) and that the server is up and reachable",
+        ),
+        (_, Some(HttpErrorKind::Timeout)) => out(
+            format!("{doing}: {server} did not answer in time"),
+            "check the endpoint and the network; retry later",
+        ),
+        _ => out(
+            format!("{doing}: {e}"),
+            "check the endpoint, the bucket name and the credentials",
+        ),
+    }
+}
+
 /// A bucket (and prefix) under audit.
 pub struct S3Store {
     store: Arc<dyn ObjectStore>,
     bucket: String,
     prefix: String,
     handle: Handle,
+    /// The endpoint URL, if not AWS's own (named in errors).
+    endpoint: Option<String>,
 }
 
 impl S3Store {
     /// Connects (credentials from the usual AWS environment variables) without a request.
-    pub fn new(url: &str, opts: &S3Options, handle: Handle) -> Result<S3Store, String> {
-        let (bucket, prefix) = parse_url(url)
-            .ok_or_else(|| format!("`{url}` is not an S3 URL; write s3://bucket/prefix"))?;
+    pub fn new(url: &str, opts: &S3Options, handle: Handle) -> Result<S3Store, S3Error> {
+        use object_store::aws::AmazonS3ConfigKey;
+        let (bucket, prefix) = parse_url(url).ok_or_else(|| S3Error {
+            what: format!("`{url}` is not an S3 URL"),
+            hint: "write s3://bucket/prefix",
+        })?;
         let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
         if let Ok(e) = std::env::var("AWS_ENDPOINT_URL") {
             b = b.with_endpoint(e);
@@ -72,17 +175,40 @@ impl S3Store {
         if opts.allow_http {
             b = b.with_allow_http(true);
         }
-        let store = b.build().map_err(|e| format!("{url}: {e}"))?;
+        let endpoint = b.get_config_value(&AmazonS3ConfigKey::Endpoint);
+        let allowed = b
+            .get_config_value(&AmazonS3ConfigKey::Client(
+                object_store::ClientConfigKey::AllowHttp,
+            ))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        // Refused here, before any request, rather than as the client's "builder error".
+        if let Some(e) = &endpoint
+            && e.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+            && !allowed
+        {
+            return Err(S3Error {
+                what: format!(
+                    "{url}: {e} is a plain-HTTP endpoint, which is refused unless allowed"
+                ),
+                hint: HTTP_HINT,
+            });
+        }
+        let store = b.build().map_err(|e| S3Error {
+            what: format!("{url}: {e}"),
+            hint: "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the endpoint from --endpoint or AWS_ENDPOINT_URL",
+        })?;
         Ok(S3Store {
             store: Arc::new(store),
             bucket,
             prefix,
             handle,
+            endpoint,
         })
     }
 
     /// Lists every object under the prefix (one LIST request per 1,000 objects).
-    pub async fn list(&self) -> Result<Listing, String> {
+    pub async fn list(&self) -> Result<Listing, S3Error> {
         use futures::TryStreamExt;
         let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
         let metas: Vec<_> = self
@@ -90,7 +216,13 @@ impl S3Store {
             .list(prefix.as_ref())
             .try_collect()
             .await
-            .map_err(|e| format!("listing {}: {e}", self.root()))?;
+            .map_err(|e| {
+                explain(
+                    &format!("listing {}", self.root()),
+                    self.endpoint.as_deref(),
+                    &e,
+                )
+            })?;
         let strip = if self.prefix.is_empty() {
             String::new()
         } else {
@@ -209,7 +341,10 @@ impl ObjectSource {
         let bytes = self
             .handle
             .block_on(self.store.get_range(&self.location, range))
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+            .map_err(|e| {
+                let doing = format!("reading {}", self.location);
+                std::io::Error::other(explain(&doing, None, &e).what)
+            })?;
         self.fetched
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if bytes.len() as u64 != want {

@@ -4,6 +4,7 @@
 
 use super::Exit;
 use super::inputs::{self, parse_country, parse_date};
+use super::output::out;
 use super::render as human;
 use super::selection::SetArgs;
 use std::io::IsTerminal;
@@ -82,9 +83,13 @@ struct OutArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: OutputFormat,
-    /// Write the output to FILE (atomically) instead of standard output.
+    /// Write the output to FILE instead of standard output: complete or not at all (a
+    /// temporary beside it, renamed into place). An existing FILE is refused unless --force.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Replace an existing -o FILE (a link at FILE is replaced, never followed).
+    #[arg(long, requires = "output")]
+    force: bool,
     /// Exit 6 when a finding at or above this severity exists (info, low, medium, high,
     /// critical, or none).
     #[arg(long, default_value = "high", value_name = "SEVERITY", value_parser = parse_fail_on)]
@@ -137,39 +142,67 @@ pub fn run(args: &Args) -> Exit {
 fn emit(report: &AuditReport, out: &OutArgs) -> Result<(), inputs::Failure> {
     let text = render::render(report, out.format);
     match &out.output {
+        // A reader that stopped early (`| head`) or a full disk stops here (`output`).
         None => {
-            use std::io::Write;
-            match std::io::stdout().lock().write_all(text.as_bytes()) {
-                // A reader that stopped early (`| head`) is not an error of the audit.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err((format!("writing the report: {e}"), None))
-                }
-                _ => Ok(()),
-            }
+            out!("{text}");
+            Ok(())
         }
-        Some(path) => write_atomic(path, text.as_bytes())
-            .map_err(|e| (format!("{}: {e}", path.display()), None)),
+        Some(path) => write_report(path, text.as_bytes(), out.force),
     }
 }
 
-/// A temporary file beside `path`, renamed over it once complete.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to a temporary beside `path` and renames it into place once complete and
+/// synced, so a reader never sees half a report. Without `force` an existing `path` (a file, a
+/// link, anything) is refused, checked first and again by the no-clobber rename itself; with it,
+/// the rename replaces what is there (a link itself, never its target). A directory is never
+/// replaced.
+fn write_report(path: &Path, bytes: &[u8], force: bool) -> Result<(), inputs::Failure> {
     use std::io::Write;
+    let shown = path.display();
+    let exists = || {
+        (
+            format!("{shown}: already exists; nothing was written"),
+            Some("choose a new output path, or add --force to replace it"),
+        )
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err((
+                format!("{shown}: is a directory; nothing was written"),
+                Some("name a file to write the report to"),
+            ));
+        }
+        Ok(_) if !force => return Err(exists()),
+        _ => {}
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    let io = |e: std::io::Error| (format!("{shown}: {e}; nothing was written"), None);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".weightguard-audit-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(io)?;
+    let persisted = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    match persisted {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),
+        Err(e) => Err(io(e.error)),
+    }
 }
 
 fn merge(args: &MergeArgs) -> Result<AuditReport, inputs::Failure> {
     let mut all = Vec::new();
     for f in &args.files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| (format!("{}: {e}", f.display()), None))?;
+        let text = inputs::read_text(f, "audit report", run::MAX_REPORT_BYTES as usize)?;
         all.extend(
             render::parse_jsonl(&f.display().to_string(), &text).map_err(|e| {
                 (
@@ -201,15 +234,7 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
     let fingerprints = match &args.fingerprints {
         None => None,
         Some(p) => {
-            let meta = std::fs::metadata(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
-            if meta.len() > MAX_FINGERPRINT_BYTES as u64 {
-                return Err((
-                    format!("{}: larger than {MAX_FINGERPRINT_BYTES} bytes", p.display()),
-                    None,
-                ));
-            }
-            let text =
-                std::fs::read_to_string(p).map_err(|e| (format!("{}: {e}", p.display()), None))?;
+            let text = inputs::read_text(p, "fingerprints file", MAX_FINGERPRINT_BYTES)?;
             Some(Arc::new(Fingerprints::parse(&text).map_err(|e| {
                 (
                     format!("{}: {e}", p.display()),
@@ -236,13 +261,10 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
             },
             runtime.handle().clone(),
         )
-        .map_err(|e| (e, Some("credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the endpoint from --endpoint or AWS_ENDPOINT_URL")))?;
-        let listing = runtime.block_on(s.list()).map_err(|e| {
-            (
-                e,
-                Some("check the endpoint, the bucket name and the credentials"),
-            )
-        })?;
+        .map_err(|e| (e.what, Some(e.hint)))?;
+        let listing = runtime
+            .block_on(s.list())
+            .map_err(|e| (e.what, Some(e.hint)))?;
         (Arc::new(s), exclude(listing, &args.set)?)
     } else {
         let (s, listing) = LocalStore::open(Path::new(&root), &args.set.options())
