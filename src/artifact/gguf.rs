@@ -41,6 +41,18 @@ impl MetaValue {
         }
     }
 
+    /// What kind of value this is, in words for an error message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MetaValue::Uint(_) => "an unsigned integer",
+            MetaValue::Int(_) => "a signed integer",
+            MetaValue::Float(_) => "a float",
+            MetaValue::Bool(_) => "a bool",
+            MetaValue::Str(_) => "a string",
+            MetaValue::Array { .. } => "an array",
+        }
+    }
+
     /// One line for display: arrays show their length, long strings are cut.
     pub fn display(&self) -> String {
         match self {
@@ -189,11 +201,21 @@ pub fn read(file: &mut MeteredFile) -> Result<GgufFile, ArtifactError> {
     let alignment = match metadata.iter().find(|(k, _)| k == "general.alignment") {
         None => DEFAULT_ALIGNMENT,
         Some((_, MetaValue::Uint(a))) if a.is_power_of_two() && *a <= u32::MAX as u64 => *a,
-        Some((_, v)) => {
+        Some((_, v @ MetaValue::Uint(_))) => {
             return Err(malformed(
                 24,
                 format!(
                     "`general.alignment` must be a power of two, found {}",
+                    v.display()
+                ),
+            ));
+        }
+        Some((_, v)) => {
+            return Err(malformed(
+                24,
+                format!(
+                    "`general.alignment` must be an unsigned integer (uint32), found {} `{}`",
+                    v.kind(),
                     v.display()
                 ),
             ));

@@ -3,6 +3,7 @@
 
 use super::Exit;
 use super::inputs::{self, Failure, TrainingArgs, parse_date};
+use super::output::{out, outln};
 use super::render::{self, Style};
 use super::selection::SetArgs;
 use serde::Serialize;
@@ -72,7 +73,7 @@ pub fn run(args: &Args) -> Exit {
                     models: &outs,
                 };
                 match serde_json::to_string(&out) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => outln!("{s}"),
                     Err(e) => {
                         render::error(&e, None);
                         return Exit::Error;
@@ -81,7 +82,7 @@ pub fn run(args: &Args) -> Exit {
             } else {
                 let style = Style::stdout();
                 if outs.len() > 1 {
-                    println!(
+                    outln!(
                         "{}  {} models: {}, decided by {}\n",
                         style.bold(&args.path.display().to_string()),
                         outs.len(),
@@ -91,9 +92,9 @@ pub fn run(args: &Args) -> Exit {
                 }
                 for (k, out) in outs.iter().enumerate() {
                     if k > 0 {
-                        println!();
+                        outln!();
                     }
-                    print!("{}", human(out, style));
+                    out!("{}", human(out, style));
                 }
             }
             exit(cs[i].decision)

@@ -3,7 +3,8 @@
 
 use super::Exit;
 use super::inputs::{self, Failure, TrainingArgs};
-use super::render::{self, Style, count, grouped};
+use super::output::{out, outln};
+use super::render::{self, Style, count, count_f64, grouped};
 use super::selection::SetArgs;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -53,7 +54,7 @@ pub fn run(args: &Args) -> Exit {
                 };
                 if args.json {
                     match serde_json::to_string(&out) {
-                        Ok(s) => println!("{s}"),
+                        Ok(s) => outln!("{s}"),
                         Err(e) => {
                             render::error(&e, None);
                             return Exit::Error;
@@ -61,9 +62,9 @@ pub fn run(args: &Args) -> Exit {
                     }
                 } else {
                     if i > 0 {
-                        println!();
+                        outln!();
                     }
-                    print!("{}", human(&out, style));
+                    out!("{}", human(&out, style));
                 }
             }
             Exit::Ok
@@ -188,7 +189,7 @@ fn human(out: &Output, style: Style) -> String {
             format!(
                 "{} operations would take {} tokens at 6·N·D",
                 ops(t.operations),
-                count(t.tokens_to_reach as u64)
+                count_f64(t.tokens_to_reach)
             ),
         );
     }

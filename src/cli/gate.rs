@@ -4,6 +4,7 @@
 use super::Exit;
 use super::classify::{headline, operations, reasons, status_line};
 use super::inputs::{self, Failure, TrainingArgs, parse_country, parse_date};
+use super::output::{out, outln};
 use super::render::{self, Style};
 use super::selection::{self, SetArgs};
 use serde::Serialize;
@@ -84,14 +85,14 @@ pub fn run(args: &Args) -> Exit {
         Ok(d) => {
             if args.json {
                 match set_json(&d).and_then(|v| serde_json::to_string(&v)) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => outln!("{s}"),
                     Err(e) => {
                         render::error(&e, None);
                         return Exit::Error;
                     }
                 }
             } else {
-                print!("{}", set_human(&args.path, &d, Style::stdout()));
+                out!("{}", set_human(&args.path, &d, Style::stdout()));
             }
             exit(d.decision().decision)
         }

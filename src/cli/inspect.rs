@@ -1,6 +1,7 @@
 //! `weightguard inspect PATH… [--json]`: what a model artifact is, from its headers alone.
 
 use super::Exit;
+use super::output::{out, outln};
 use super::render::{self, Style, bytes, count, grouped};
 use super::selection::{self, SetArgs};
 use std::fmt::Write as _;
@@ -70,10 +71,10 @@ pub fn run(args: &Args) -> Exit {
         let models = opened.len();
         if !args.json && models > 1 {
             if !first {
-                println!();
+                outln!();
             }
             first = false;
-            println!(
+            outln!(
                 "{}  {}",
                 style.bold(&path.display().to_string()),
                 style.dim(&format!(
@@ -100,7 +101,7 @@ pub fn run(args: &Args) -> Exit {
                     root: root.clone(),
                 };
                 match serde_json::to_string(&out) {
-                    Ok(line) => println!("{line}"),
+                    Ok(line) => outln!("{line}"),
                     Err(e) => {
                         render::error(&e, None);
                         exit = Exit::Error;
@@ -108,18 +109,18 @@ pub fn run(args: &Args) -> Exit {
                 }
             } else {
                 if !first {
-                    println!();
+                    outln!();
                 }
                 first = false;
-                print!("{}", human(&report, style));
+                out!("{}", human(&report, style));
                 if models == 1 {
-                    print!("{}", ignored_and_root(&set.ignored, &root, style));
+                    out!("{}", ignored_and_root(&set.ignored, &root, style));
                 }
             }
         }
         if !args.json && models > 1 {
-            println!();
-            print!("{}", ignored_and_root(&set.ignored, &root, style));
+            outln!();
+            out!("{}", ignored_and_root(&set.ignored, &root, style));
         }
         if shown == 0 && exit == Exit::Ok {
             let e = ArtifactError::NoWeights { path: path.clone() };

@@ -44,6 +44,20 @@ pub fn count(n: u64) -> String {
     scaled(n, &["", " K", " M", " B", " T", " Q"])
 }
 
+/// A count held as a float (tokens, operations): [`count`] while it is a whole number of at most
+/// 10^18 (`15.60 T`), scientific notation above (`4.04e21`), never a cast that saturates at
+/// `u64::MAX` (which printed 4.04e21 tokens as "18446.7 Q").
+pub fn count_f64(v: f64) -> String {
+    if !v.is_finite() {
+        "unbounded".into()
+    } else if v.abs() < 1e18 && v >= 0.0 {
+        // Below 10^18, so the rounded value fits a u64 exactly enough for four digits.
+        count(v.round() as u64)
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
 /// `16060522496` → `16.06 GB` (decimal units, as model hubs report sizes).
 pub fn bytes(n: u64) -> String {
     if n < 1000 {
@@ -141,6 +155,18 @@ pub fn error(message: &dyn std::fmt::Display, hint: Option<&str>) {
     }
 }
 
+/// Before writing `output`: names the temporaries an earlier, killed run left beside it
+/// (`marker` says whose kind), removing those whose process no longer runs.
+pub fn sweep_stale(output: &std::path::Path, marker: &str) {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    for note in weightguard::interrupt::sweep(dir, marker) {
+        eprintln!("note: {note}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,17 +182,9 @@ mod tests {
         assert_eq!(grouped(8_030_261_248), "8,030,261,248");
         assert_eq!(grouped(100), "100");
         assert_eq!(grouped(0), "0");
-    }
-}
-
-/// Before writing `output`: names the temporaries an earlier, killed run left beside it
-/// (`marker` says whose kind), removing those whose process no longer runs.
-pub fn sweep_stale(output: &std::path::Path, marker: &str) {
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    for note in weightguard::interrupt::sweep(dir, marker) {
-        eprintln!("note: {note}");
+        assert_eq!(count_f64(4.04e21), "4.04e21");
+        assert_eq!(count_f64(u64::MAX as f64), "1.84e19");
+        assert_eq!(count_f64(15.6e12), "15.60 T");
+        assert_eq!(count_f64(f64::INFINITY), "unbounded");
     }
 }
