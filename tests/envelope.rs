@@ -1061,3 +1061,36 @@ fn verify_refuses_a_pipe_clearly() {
     let e = env.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("the file only 10"), "{e}");
 }
+
+/// Issue 17: `seal X -o X --force` replaced the input weights with their own envelope; an output
+/// that is the input, or inside it, is refused whatever `--force` says, and the input is intact.
+#[test]
+fn the_output_may_not_be_the_input_or_inside_it() {
+    let f = fixture();
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    let weights = std::fs::read_dir(&f.model)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .unwrap();
+    let before = std::fs::read(&weights).unwrap();
+    for (input, output) in [
+        (weights.clone(), weights.clone()),
+        (f.model.clone(), f.model.join("model.age")),
+        (f.model.clone(), f.model.clone()),
+    ] {
+        let e = envelope::seal(
+            &input,
+            &output,
+            &recipients,
+            &f.key,
+            &terms("DE", None),
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("inside what it seals"), "{e}");
+    }
+    assert_eq!(std::fs::read(&weights).unwrap(), before);
+    assert!(!f.model.join("model.age").exists());
+}
