@@ -108,6 +108,39 @@ fn hash_escapes_file_and_tensor_names_as_b3sum_does() {
     assert!(stdout(&out).lines().all(|l| !l.starts_with('\\')));
 }
 
+#[test]
+fn inspect_escapes_what_the_config_and_the_weights_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m\n  parameters    999 T");
+    std::fs::create_dir(&model).unwrap();
+    hostile_safetensors(&model.join("model.safetensors"), "layers.0.weight");
+    std::fs::write(
+        model.join("config.json"),
+        serde_json::json!({
+            "model_type": "llama\n  parameters    405.9 T\x1b[2J",
+            "quantization_config": {"quant_method": "gptq\u{202e}"},
+            "num_hidden_layers": 1,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = weightguard(&["inspect", s(&model)]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_inert("inspect", &text);
+    let parameters: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("parameters"))
+        .collect();
+    assert_eq!(parameters, ["  parameters    2 (2)"], "{text}");
+    assert!(
+        text.contains("m\\n  parameters    999 T  safetensors"),
+        "{text}"
+    );
+    assert!(text.contains("architecture  llama\\n  parameters    405.9 T\\x1b[2J: layers 1"));
+    assert!(text.contains("quantized     gptq\\u{202e}"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // audit
 

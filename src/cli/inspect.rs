@@ -76,7 +76,7 @@ pub fn run(args: &Args) -> Exit {
             first = false;
             outln!(
                 "{}  {}",
-                style.bold(&path.display().to_string()),
+                style.bold(&render::escape(&path.display().to_string())),
                 style.dim(&format!(
                     "{models} models; each is counted, decided and sealed"
                 ))
@@ -179,7 +179,7 @@ pub fn human(r: &InspectReport, style: Style) -> String {
     let _ = writeln!(
         out,
         "{}  {}",
-        style.bold(&r.name),
+        style.bold(&render::escape(&r.name)),
         style.dim(&format!("{}, {layout}", r.format.name()))
     );
     let mut row = |label: &str, value: String| {
@@ -267,13 +267,14 @@ pub fn human(r: &InspectReport, style: Style) -> String {
         fact("experts", &c.experts);
         fact("per token", &c.experts_per_token);
         fact("shared experts", &c.shared_experts);
+        // `model_type` and `quant_method` come from the model's config: escaped.
         let kind = c
             .model_type
-            .clone()
-            .unwrap_or_else(|| "unknown type".into());
+            .as_deref()
+            .map_or_else(|| "unknown type".into(), |t| render::escape(t).into_owned());
         row("architecture", format!("{kind}: {}", facts.join(", ")));
         if let Some(q) = &c.quant_method {
-            row("quantized", q.clone());
+            row("quantized", render::escape(q).into_owned());
         }
     }
     row(
@@ -286,7 +287,8 @@ pub fn human(r: &InspectReport, style: Style) -> String {
         ),
     );
     for w in &r.warnings {
-        let _ = writeln!(out, "  {} {w}", style.warn("warning:"));
+        // Warnings and findings quote the file (tensor names, pickle globals): escaped.
+        let _ = writeln!(out, "  {} {}", style.warn("warning:"), render::escape(w));
     }
     if !r.safe {
         let _ = writeln!(
@@ -301,7 +303,7 @@ pub fn human(r: &InspectReport, style: Style) -> String {
             }
         );
         for f in &r.security_findings {
-            let _ = writeln!(out, "    {}", f.describe());
+            let _ = writeln!(out, "    {}", render::escape(&f.describe()));
         }
     }
     out
