@@ -180,10 +180,16 @@ fn write_report(path: &Path, bytes: &[u8], force: bool) -> Result<(), inputs::Fa
         _ => Path::new("."),
     };
     let io = |e: std::io::Error| (format!("{shown}: {e}; nothing was written"), None);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".weightguard-audit-")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    // Registered: a SIGINT/SIGTERM/SIGHUP removes it (`weightguard::interrupt`).
+    let (mut tmp, _registered) = weightguard::interrupt::create(
+        || {
+            tempfile::Builder::new()
+                .prefix(".weightguard-audit-")
+                .tempfile_in(dir)
+        },
+        |t| t.path().to_owned(),
+    )
+    .map_err(io)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(io)?;

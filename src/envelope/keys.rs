@@ -275,32 +275,45 @@ pub fn write_key_files(dir: &Path, files: &[KeyFile<'_>]) -> Result<(), Envelope
         let mut temps = Vec::with_capacity(files.len());
         for f in files {
             let mode = if f.secret { 0o600 } else { 0o644 };
-            let mut tmp = tempfile::Builder::new()
-                .prefix(&format!(".{}.", f.name))
-                .permissions(std::fs::Permissions::from_mode(mode))
-                .tempfile_in(dir)
-                .map_err(EnvelopeError::io(dir))?;
+            // Registered: a SIGINT/SIGTERM/SIGHUP removes it (`crate::interrupt`).
+            let (mut tmp, registered) = crate::interrupt::create(
+                || {
+                    tempfile::Builder::new()
+                        .prefix(&format!(".{}.", f.name))
+                        .permissions(std::fs::Permissions::from_mode(mode))
+                        .tempfile_in(dir)
+                },
+                |t| t.path().to_owned(),
+            )
+            .map_err(EnvelopeError::io(dir))?;
             // Created with `mode` less the umask; set exactly on the descriptor (fchmod).
             tmp.as_file()
                 .set_permissions(std::fs::Permissions::from_mode(mode))
                 .and_then(|()| tmp.write_all(f.text.as_bytes()))
                 .and_then(|()| tmp.as_file().sync_all())
                 .map_err(EnvelopeError::io(tmp.path()))?;
-            temps.push((tmp, dir.join(f.name)));
+            temps.push((tmp, registered, dir.join(f.name)));
         }
-        let mut placed: Vec<std::path::PathBuf> = Vec::with_capacity(temps.len());
-        for (tmp, target) in temps {
-            match tmp.persist_noclobber(&target) {
-                Ok(_) => placed.push(target),
+        // Each file placed stays registered until the whole set is: a signal half-way removes
+        // the files already renamed too, so no partial set survives it. The rename is done while
+        // the registry is held, so a signal cannot fall between it and the registration.
+        let mut placed = Vec::with_capacity(temps.len());
+        for (tmp, _registered, target) in temps {
+            let renamed = crate::interrupt::create(
+                || tmp.persist_noclobber(&target).map_err(|e| e.error),
+                |_| target.clone(),
+            );
+            match renamed {
+                Ok((_, registered)) => placed.push((target, registered)),
                 Err(e) => {
                     // Only files this call created are removed (the rename never replaced one).
-                    for p in &placed {
+                    for (p, _) in &placed {
                         let _ = std::fs::remove_file(p);
                     }
-                    return Err(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
                         exists(&target)
                     } else {
-                        EnvelopeError::io(&target)(e.error)
+                        EnvelopeError::io(&target)(e)
                     });
                 }
             }
