@@ -239,8 +239,8 @@ fn pickles_hidden_in_other_members_are_scanned() {
     let out = weightguard(&["inspect", path.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "findings are reported, not errors"
+        Some(6),
+        "findings are reported (exit 6), not errors (exit 1)"
     );
     let text = stdout(&out);
     assert!(text.contains("UNSAFE:"), "{text}");
@@ -291,7 +291,7 @@ fn bare_and_legacy_pickles_and_side_files_are_scanned() {
         serde_json::json!({"data_pkl": hex(&global_call("os", "system", "id"))}),
     );
     let out = weightguard(&["inspect", "--json", model.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let models: Vec<serde_json::Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -356,4 +356,190 @@ fn the_pickle_read_is_the_one_torch_would_load() {
     let f = findings(&path);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0]["member"], "evil/data.pkl");
+}
+
+/// Writes the fixtures of issue 14's techniques into `dir` with Python's pickle, gzip, bz2,
+/// lzma, zlib, tarfile and numpy (payloads name `os.system` but are never loaded).
+const TECHNIQUES: &str = r#"
+import sys, os, io, gzip, bz2, lzma, zlib, tarfile, pickle, numpy as np
+d = sys.argv[1]
+EVIL2 = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R"
+def w(name, data):
+    open(os.path.join(d, name), "wb").write(data)
+# 1. protocols 0 and 1 (no PROTO), and PROTO 1
+w("p0.pkl", b"cos\nsystem\n(S'id'\ntR.")
+w("p0-noext", b"cos\nsystem\n(S'id'\ntR.")
+w("p1.bin", b"cos\nsystem\nq\x00(X\x02\x00\x00\x00idq\x01tq\x02Rq\x03.")
+w("proto1.pkl", b"\x80\x01cos\nsystem\n(X\x02\x00\x00\x00idtR.")
+# 2. a call, then malformed: invalid opcode, truncation, bad memo index, no STOP
+w("bad-opcode.pkl", EVIL2 + b"\xff.")
+w("truncated.pkl", EVIL2 + b"X\xff\x00\x00\x00ab")
+w("bad-memo.pkl", EVIL2 + b"h\x07.")
+w("no-stop.pkl", EVIL2)
+# 3. a second pickle after STOP, and trailing bytes
+w("second.pkl", b"\x80\x02}." + EVIL2 + b".")
+w("trailing.pkl", b"\x80\x02}." + b"\x00\x01junk")
+# 4. containers
+w("evil.pkl.gz", gzip.compress(EVIL2 + b"."))
+w("evil.pkl.bz2", bz2.compress(EVIL2 + b"."))
+w("evil.pkl.xz", lzma.compress(EVIL2 + b"."))
+w("evil.joblib.lzma", lzma.compress(EVIL2 + b".", format=lzma.FORMAT_ALONE))
+w("evil.joblib", zlib.compress(EVIL2 + b"."))
+w("evil.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 24)
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("id",))
+arr = np.empty(2, dtype=object)
+arr[0] = Evil()
+np.save(os.path.join(d, "objects.npy"), arr, allow_pickle=True)
+np.savez(os.path.join(d, "objects.npz"), a=arr, b=np.arange(4))
+np.save(os.path.join(d, "plain.npy"), np.arange(4))
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    for name, data in [("sys_info", pickle.dumps({"protocol_version": 1001}, protocol=2)),
+                       ("pickle", EVIL2 + b"."),
+                       ("storages", pickle.dumps(0, protocol=2)),
+                       ("tensors", pickle.dumps(0, protocol=2))]:
+        info = tarfile.TarInfo(name); info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+w("legacy-tar.pt", buf.getvalue())
+w("tar.pt.gz", gzip.compress(buf.getvalue()))
+"#;
+
+fn techniques() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    run_python(TECHNIQUES, &[dir.path()]);
+    dir
+}
+
+fn globals_of(r: &serde_json::Value) -> Vec<String> {
+    r["security_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["global"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Issue 14 item 1: pickles of protocols 0 and 1 (no PROTO) and PROTO 1 are recognised and
+/// scanned, not "not a recognised weight format".
+#[test]
+fn protocol_0_and_1_pickles_are_detected() {
+    let dir = techniques();
+    for name in ["p0.pkl", "p0-noext", "p1.bin", "proto1.pkl"] {
+        let r = inspect_json(&dir.path().join(name));
+        assert_eq!(globals_of(&r), ["os.system"], "{name}: {r}");
+    }
+    // Text that starts with an opcode's letter is no pickle.
+    let text = dir.path().join("README");
+    std::fs::write(&text, "Version 1.0 of the model card\nSee (c) notes\n").unwrap();
+    let out = weightguard(&["inspect", text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}
+
+/// Issue 14 item 2: a call made before the pickle turns malformed is reported, and the pickle
+/// that cannot be scanned to its end is a finding of its own (nullifAI).
+#[test]
+fn findings_before_a_malformed_byte_survive_it() {
+    let dir = techniques();
+    for name in [
+        "bad-opcode.pkl",
+        "truncated.pkl",
+        "bad-memo.pkl",
+        "no-stop.pkl",
+    ] {
+        let r = inspect_json(&dir.path().join(name));
+        let f = r["security_findings"].as_array().unwrap();
+        assert_eq!(f[0]["global"], "os.system", "{name}: {r}");
+        assert!(
+            f.iter().any(|x| x["message"]
+                .as_str()
+                .unwrap()
+                .contains("could not be scanned to its end")),
+            "{name}: {r}"
+        );
+    }
+    // The same inside a checkpoint's data.pkl: unsafe, and its tensors are not counted.
+    let path = dir.path().join("nullifai.bin");
+    let mut pkl = global_call("os", "system", "id");
+    pkl.pop(); // no STOP
+    pkl.push(0xff);
+    write(&path, serde_json::json!({"data_pkl": hex(&pkl)}));
+    let r = inspect_json(&path);
+    assert_eq!(globals_of(&r), ["os.system"], "{r}");
+    assert_eq!(r["tensor_count"], 0);
+    // Estimation refuses an incomplete count rather than report zero parameters.
+    let out = weightguard(&["estimate", path.to_str().unwrap(), "--tokens", "1e12"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("could not all be counted"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 14 item 3: every pickle in a file is scanned, and bytes after STOP are a finding.
+#[test]
+fn pickles_and_bytes_after_stop_are_findings() {
+    let dir = techniques();
+    let r = inspect_json(&dir.path().join("second.pkl"));
+    assert_eq!(globals_of(&r), ["os.system"], "{r}");
+    assert_eq!(r["security_findings"][0]["offset"], 4 + 2, "{r}");
+    let r = inspect_json(&dir.path().join("trailing.pkl"));
+    assert_eq!(r["safe"], false, "{r}");
+    // In a checkpoint's data.pkl too.
+    let path = dir.path().join("trailing.bin");
+    let mut pkl = b"\x80\x02}.".to_vec();
+    pkl.extend(global_call("os", "system", "id"));
+    write(&path, serde_json::json!({"data_pkl": hex(&pkl)}));
+    assert_eq!(globals_of(&inspect_json(&path)), ["os.system"]);
+}
+
+/// Issue 14 item 4: containers that hide pickles are recognised by content and scanned; what
+/// cannot be opened is an unscannable finding.
+#[test]
+fn containers_hiding_pickles_are_scanned() {
+    let dir = techniques();
+    for name in [
+        "evil.pkl.gz",
+        "evil.pkl.bz2",
+        "evil.pkl.xz",
+        "evil.joblib.lzma",
+        "evil.joblib",
+        "objects.npy",
+        "objects.npz",
+        "legacy-tar.pt",
+        "tar.pt.gz",
+    ] {
+        let r = inspect_json(&dir.path().join(name));
+        assert_eq!(r["format"], "container", "{name}: {r}");
+        // np.save pickles os.system under its module, posix.
+        assert!(
+            globals_of(&r).iter().any(|g| g.ends_with(".system")),
+            "{name}: {r}"
+        );
+    }
+    let r = inspect_json(&dir.path().join("evil.7z"));
+    assert_eq!(r["safe"], false, "{r}");
+    assert!(
+        r["security_findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("7z")
+    );
+    // A plain numeric array hides nothing.
+    let r = inspect_json(&dir.path().join("plain.npy"));
+    assert_eq!(r["safe"], true, "{r}");
+}
+
+/// Issue 14 item 12: `inspect` exits 6 when a file it read has a security finding.
+#[test]
+fn inspect_exits_6_on_findings() {
+    let dir = techniques();
+    let out = weightguard(&["inspect", dir.path().join("p0.pkl").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let clean = dir.path().join("clean.bin");
+    write(&clean, serde_json::json!({}));
+    let out = weightguard(&["inspect", clean.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -32,6 +32,7 @@ pub(super) struct Builder<'t> {
     file_config: Option<ModelConfig>,
     index: Option<ShardIndex>,
     warnings: Vec<String>,
+    incomplete: Vec<String>,
     pub bytes_read: u64,
 }
 
@@ -60,6 +61,7 @@ impl<'t> Builder<'t> {
             file_config: None,
             index: None,
             warnings: Vec::new(),
+            incomplete: Vec::new(),
             bytes_read: 0,
         }
     }
@@ -152,6 +154,11 @@ impl<'t> Builder<'t> {
         Ok(())
     }
 
+    /// Whether the files read so far are a container of pickles (an npz), not weights.
+    pub fn is_container(&self) -> bool {
+        self.format == Some(Format::Container)
+    }
+
     /// A single named file; a GGUF part of a split model brings its sibling parts.
     pub fn add_single(&mut self, d: Detected) -> Result<(), ArtifactError> {
         let path = d.path.clone();
@@ -170,6 +177,7 @@ impl<'t> Builder<'t> {
         self.regions.clear();
         self.findings.clear();
         self.warnings.clear();
+        self.incomplete.clear();
         self.file_config = None;
         self.format = None;
         self.layout = Layout::Sharded;
@@ -206,7 +214,15 @@ impl<'t> Builder<'t> {
     /// disk. The fuzz targets go through here, so they reach every parser and the conversion.
     pub fn add_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> Result<(), ArtifactError> {
         let head = &bytes[..bytes.len().min(detect::HEAD_BYTES)];
-        let kind = match detect::sniff(head, bytes.len() as u64) {
+        let len = bytes.len() as u64;
+        let kind = match detect::sniff_whole(head, len, bytes.last().copied(), path) {
+            Kind::Unknown
+                if bytes
+                    .get(detect::TAR_MAGIC_AT as usize..)
+                    .is_some_and(|m| detect::is_tar(m, len)) =>
+            {
+                Kind::Pickle
+            }
             Kind::Unknown => detect::kind_by_name(path),
             k => k,
         };
@@ -235,6 +251,7 @@ impl<'t> Builder<'t> {
             }
         };
         self.bytes_read += f.bytes_read();
+        let format = parsed.format.unwrap_or(format);
         match self.format {
             None => self.format = Some(format),
             Some(existing) if existing != format => self.warnings.push(format!(
@@ -317,6 +334,8 @@ impl<'t> Builder<'t> {
         }
         self.findings.extend(p.findings);
         self.warnings.extend(p.warnings);
+        self.warnings.extend(p.incomplete.iter().cloned());
+        self.incomplete.extend(p.incomplete);
         if self.file_config.is_none() {
             self.file_config = p.config;
         }
@@ -457,6 +476,7 @@ impl<'t> Builder<'t> {
             config: self.config,
             index: self.index,
             warnings: self.warnings,
+            incomplete: self.incomplete,
             bytes_read: self.bytes_read,
         };
         let mut more = summary::consistency_warnings(&artifact);

@@ -166,3 +166,18 @@ pub enum ArtifactError {
         message: String,
     },
 }
+
+impl ArtifactError {
+    /// Whether the error leaves a pickle-bearing file (a PyTorch checkpoint, a pickle) unscanned:
+    /// such a file may run code when loaded, so it is unsafe, not merely unreadable.
+    pub fn leaves_pickle_unscanned(&self) -> bool {
+        match self {
+            ArtifactError::Pickle { .. } => true,
+            ArtifactError::Malformed { format, .. } => format.contains("PyTorch"),
+            ArtifactError::LimitExceeded { what, .. } => {
+                what.contains("pickle") || what.contains("zip")
+            }
+            _ => false,
+        }
+    }
+}

@@ -45,8 +45,30 @@ pub const MAX_ZIP_CENTRAL_DIRECTORY_BYTES: u64 = 256 * 1024 * 1024;
 /// A state dict of 100,000 tensors pickles to a few tens of MB.
 pub const MAX_PICKLE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Most bytes decompressed from one gzip, bz2, xz, lzma or zlib stream to scan what it hides;
+/// beyond, the container is an unscannable-container finding (when its content starts like a
+/// pickle, zip or tar; a compressed data set is let be).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Deepest nesting of containers opened one inside another (a pickle in a tar in a gzip is 2).
+pub const MAX_CONTAINER_NESTING: usize = 4;
+
+/// Most members of one tar archive scanned.
+pub const MAX_TAR_ENTRIES: u64 = 1_000_000;
+
 /// Most values on the pickle machine's stack (and mark stack) at once.
 pub const MAX_PICKLE_STACK: usize = 1_000_000;
+
+/// Most values one pickle may hold in its containers (list items, dict keys and values, tuple
+/// items): each costs about 24 bytes, so a pickle of one-byte `NONE`/`APPEND` pairs stops here
+/// instead of growing to many times its size. A state dict of 100,000 tensors holds about
+/// 3,000,000.
+pub const MAX_PICKLE_VALUES: usize = 16_000_000;
+
+/// Memory all pickle scans of the process may reserve at once (each reserves its worst case,
+/// at most 48 bytes per byte of pickle up to [`MAX_PICKLE_VALUES`] values); `audit`'s concurrent
+/// units wait for each other beyond it.
+pub const MAX_PICKLE_MEMORY_TOTAL: u64 = 2 * 1024 * 1024 * 1024;
 
 /// Most memo entries in one pickle.
 pub const MAX_PICKLE_MEMO: usize = 1_000_000;

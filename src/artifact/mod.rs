@@ -55,6 +55,10 @@ pub enum Format {
     PytorchLegacy,
     /// A bare pickle that is no weight format; scanned for what it would run, nothing more.
     Pickle,
+    /// A container that may hide pickles (gzip, bz2, xz, lzma, zlib, lz4, 7z, tar, NumPy
+    /// `.npy`/`.npz`, joblib): what can be opened without executing anything is scanned; no
+    /// tensors are counted.
+    Container,
 }
 
 impl Format {
@@ -65,6 +69,7 @@ impl Format {
             Format::Pytorch => "PyTorch zip checkpoint",
             Format::PytorchLegacy => "legacy PyTorch checkpoint",
             Format::Pickle => "bare pickle",
+            Format::Container => "pickle container",
         }
     }
 }
@@ -164,6 +169,10 @@ pub struct Artifact {
     pub index: Option<ShardIndex>,
     /// Oddities found while reading that did not stop it.
     pub warnings: Vec<String>,
+    /// Why some weights could not be counted (a state-dict pickle that stops on an error,
+    /// weights inside a compressed stream): when not empty, the tensors are a lower bound and
+    /// estimation refuses to proceed on them.
+    pub incomplete: Vec<String>,
     /// Bytes read from disk to build this value (headers, index, config).
     pub bytes_read: u64,
 }
@@ -287,6 +296,7 @@ pub fn open_file(path: &Path) -> Result<Option<Artifact>, ArtifactError> {
         Kind::Unknown | Kind::Pickle => return Ok(None),
         Kind::Zip => match b.add_file(d) {
             Err(ArtifactError::UnknownFormat { .. }) => return Ok(None),
+            Ok(_) if b.is_container() => return Ok(None),
             r => r.map(drop)?,
         },
         _ => b.add_file(d).map(drop)?,

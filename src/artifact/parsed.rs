@@ -22,6 +22,11 @@ pub struct ParsedFile {
     pub config: Option<ModelConfig>,
     /// `split.count` of a GGUF part.
     pub split_count: Option<u64>,
+    /// The format, when it is not the one the file's kind implies (a zip that is an npz).
+    pub format: Option<super::Format>,
+    /// Why some of the file's weights could not be counted (a state-dict pickle that stops on
+    /// an error, weights inside a compressed stream): the count is then a lower bound.
+    pub incomplete: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -73,18 +73,18 @@ fn looks_like_weights(key: &Path) -> bool {
 
 fn sniff(tree: &dyn Tree, key: &Path) -> Result<Sniffed, String> {
     let mut f = MeteredFile::open_in(tree, key).map_err(|e| e.to_string())?;
-    let len = f.len();
     let head = f
         .head(AGE_MAGIC.len().max(detect::HEAD_BYTES))
         .map_err(|e| e.to_string())?;
     if head.starts_with(AGE_MAGIC) {
         return Ok(Sniffed::Envelope);
     }
-    let head = &head[..head.len().min(detect::HEAD_BYTES)];
-    Ok(match detect::sniff(head, len) {
-        Kind::Unknown => Sniffed::Other,
-        _ => Sniffed::Weights,
-    })
+    Ok(
+        match detect::sniff_file(&mut f).map_err(|e| e.to_string())? {
+            Kind::Unknown => Sniffed::Other,
+            _ => Sniffed::Weights,
+        },
+    )
 }
 
 /// Examines a unit; every artifact in it gets one result.
@@ -228,6 +228,7 @@ fn format_id(f: Format) -> &'static str {
         Format::Pytorch => "pytorch",
         Format::PytorchLegacy => "pytorch_legacy",
         Format::Pickle => "pickle",
+        Format::Container => "container",
     }
 }
 
@@ -254,10 +255,17 @@ fn examine_weights(
             return r;
         }
         Err(e) => {
+            // A pickle that cannot be scanned may run code when loaded: as unsafe as one that
+            // would, so high.
+            let severity = if e.leaves_pickle_unscanned() {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
             let mut r = unreadable(
                 ctx,
                 path,
-                Severity::Medium,
+                severity,
                 format!("its content looks like weights but does not parse: {e}"),
             );
             r.files = files.len();

@@ -42,6 +42,8 @@ struct WithDigest<'a> {
 
 pub fn run(args: &Args) -> Exit {
     let mut exit = Exit::Ok;
+    // Any model with a security finding makes the run exit 6, unless an error made it 1.
+    let mut unsafe_seen = false;
     let style = Style::stdout();
     let mut first = true;
     for path in &args.paths {
@@ -94,6 +96,7 @@ pub fn run(args: &Args) -> Exit {
             };
             shown += 1;
             let report = a.report();
+            unsafe_seen |= !report.safe;
             if args.json {
                 let out = WithDigest {
                     report: &report,
@@ -134,6 +137,9 @@ pub fn run(args: &Args) -> Exit {
             );
             exit = Exit::Error;
         }
+    }
+    if exit == Exit::Ok && unsafe_seen {
+        return Exit::Findings;
     }
     exit
 }

@@ -37,7 +37,8 @@ pub enum Exit {
     Denied = 4,
     /// The declared facts cannot settle the decision.
     NeedsReview = 5,
-    /// `audit`: findings at or above `--fail-on` exist.
+    /// `audit`: findings at or above `--fail-on` exist; `inspect`: a file it read has a
+    /// security finding (a pickle that would run code, or could not be scanned).
     Findings = 6,
 }
 

@@ -272,6 +272,16 @@ fn parameters(
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
+    // An undercount is the dangerous direction: weights that could not all be read are no basis
+    // for a decision.
+    if let Some(a) = input.artifact
+        && !a.incomplete.is_empty()
+    {
+        return Err(EstimateError(format!(
+            "the weights could not all be counted: {}",
+            a.incomplete.join("; ")
+        )));
+    }
     let from_tensors = input.artifact.map(params_tensors::count);
     if let Some(t) = &from_tensors {
         if t.packed_stored > 0 {

@@ -139,7 +139,7 @@ fn layout(path: &Path, size: u64) -> Result<Option<Layout>, DigestError> {
         Format::Gguf => (FileKind::Gguf, SegmentKind::Tensor, Some(file.header_bytes)),
         Format::Pytorch => (FileKind::Pytorch, SegmentKind::Storage, None),
         Format::PytorchLegacy => (FileKind::PytorchLegacy, SegmentKind::Storage, None),
-        Format::Pickle => return Ok(None),
+        Format::Pickle | Format::Container => return Ok(None),
     };
     let bad = |offset: u64, message: String| -> DigestError {
         ArtifactError::Malformed {

@@ -21,11 +21,20 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `inspect --json` of one path, parsed.
+/// `inspect --json` of one path, parsed: exit 0 when it is safe, 6 when it has security
+/// findings.
 pub fn inspect_json(path: &Path) -> serde_json::Value {
     let out = weightguard(&["inspect", "--json", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).expect("inspect --json prints one JSON object")
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "inspect --json prints one JSON object ({e}); exit {:?}, stderr: {}",
+            out.status.code(),
+            stderr(&out)
+        )
+    });
+    let want = if v["safe"] == false { 6 } else { 0 };
+    assert_eq!(out.status.code(), Some(want), "stderr: {}", stderr(&out));
+    v
 }
 
 /// The Python interpreter with the reference writers, set up by `scripts/test`.

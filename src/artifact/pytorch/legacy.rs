@@ -6,7 +6,7 @@
 //! that grows (by fours, up to [`MAX_PICKLE_BYTES`]) only while a pickle runs past its end.
 
 use super::pickle::{self, Outcome, Value, storage_dtype};
-use super::{SecurityFinding, pickle_error, tensors};
+use super::{SecurityFinding, tensors};
 use crate::artifact::ArtifactError;
 use crate::artifact::builder::ParsedFile;
 use crate::artifact::limits::MAX_PICKLE_BYTES;
@@ -24,20 +24,19 @@ pub(crate) fn read_legacy(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactErr
     let cap = f.len().min(MAX_PICKLE_BYTES);
     let mut want = f.len().min(FIRST_READ);
     let mut buf: Vec<u8> = Vec::new();
-    let (outcomes, end) = loop {
+    let (outcomes, end, failed) = loop {
         if (buf.len() as u64) < want {
             let start = buf.len() as u64;
             // Bounded by MAX_PICKLE_BYTES via `cap`.
             buf.resize(want as usize, 0);
             f.read_exact_at(start, &mut buf[start as usize..])?;
         }
-        match run_all(&buf) {
-            Ok(r) => break r,
-            Err((e, member)) if e.truncated && want < cap => {
-                let _ = member;
+        let (outcomes, end, failed) = run_all(&buf);
+        match failed {
+            Some((e, _)) if e.truncated && want < cap => {
                 want = want.saturating_mul(4).min(cap);
             }
-            Err((e, member)) => return Err(pickle_error(&path, member, e)),
+            failed => break (outcomes, end, failed),
         }
     };
     let names = [
@@ -53,6 +52,16 @@ pub(crate) fn read_legacy(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactErr
             p.findings
                 .push(SecurityFinding::from_pickle(&path, name, finding));
         }
+    }
+    if let Some((e, member)) = failed {
+        // Findings before the error stand; the pickle that failed is a finding itself.
+        p.findings
+            .push(super::unscannable_pickle(&path, member, &e, 0));
+        p.incomplete.push(format!(
+            "{}: the legacy checkpoint's `{member}` pickle could not be read to its end: its tensors were not counted",
+            path.display()
+        ));
+        return Ok(p);
     }
     if !matches!(outcomes[1].root, Value::Int(LEGACY_PROTOCOL_VERSION)) {
         p.warnings.push(format!(
@@ -107,9 +116,17 @@ pub(crate) fn read_legacy(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactErr
     Ok(p)
 }
 
-/// Runs the five pickles; on failure, the error and which pickle it was in.
+/// Runs the five pickles as far as they go: their outcomes (the failing one included, with
+/// the findings it made), the offset after the last STOP, and the first error with the name of
+/// the pickle it was in. Offsets are relative to `buf`.
 #[allow(clippy::type_complexity)]
-fn run_all(buf: &[u8]) -> Result<(Vec<Outcome>, usize), (pickle::PickleError, &'static str)> {
+fn run_all(
+    buf: &[u8],
+) -> (
+    Vec<Outcome>,
+    usize,
+    Option<(pickle::PickleError, &'static str)>,
+) {
     let names = [
         "magic number",
         "protocol version",
@@ -120,18 +137,20 @@ fn run_all(buf: &[u8]) -> Result<(Vec<Outcome>, usize), (pickle::PickleError, &'
     let mut at = 0usize;
     let mut out = Vec::new();
     for name in names {
-        let mut o = pickle::run(&buf[at..]).map_err(|mut e| {
-            e.offset += at as u64;
-            (e, name)
-        })?;
+        let mut o = pickle::scan(&buf[at..]);
         // Offsets of findings are relative to the file from here on.
         for f in &mut o.findings {
             f.offset += at as u64;
         }
+        if let Some(mut e) = o.error.take() {
+            e.offset += at as u64;
+            out.push(o);
+            return (out, at, Some((e, name)));
+        }
         at += o.end;
         out.push(o);
     }
-    Ok((out, at))
+    (out, at, None)
 }
 
 fn storage_keys(o: &Outcome) -> Vec<String> {

@@ -7,6 +7,8 @@
 //! `<root>/data/<key>` member is one [`crate::artifact::DataRegion`], and each tensor's byte range
 //! is its view inside that storage. Other pickles hidden in the archive are scanned too.
 
+mod budget;
+mod container;
 pub mod legacy;
 pub mod pickle;
 #[doc(hidden)]
@@ -15,7 +17,8 @@ pub mod zip;
 
 use super::ArtifactError;
 use super::builder::ParsedFile;
-use super::limits::MAX_PICKLE_BYTES;
+use super::detect;
+use super::limits::{MAX_FINDINGS_PER_FILE, MAX_PICKLE_BYTES};
 use super::read::MeteredFile;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -80,15 +83,6 @@ impl SecurityFinding {
     }
 }
 
-fn pickle_error(path: &Path, member: &str, e: pickle::PickleError) -> ArtifactError {
-    ArtifactError::Pickle {
-        path: path.to_owned(),
-        member: member.to_owned(),
-        offset: e.offset,
-        message: e.message,
-    }
-}
-
 /// Reads `len` bytes at `offset` for a pickle, capped by [`MAX_PICKLE_BYTES`].
 fn read_pickle_bytes(
     f: &mut MeteredFile,
@@ -125,6 +119,10 @@ pub(crate) fn read_zip(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError>
         .and_then(|m| m.name.split_once('/'))
         .map(|(root, _)| format!("{root}/data.pkl"));
     let Some(pkl) = first_root.and_then(|name| by_name.get(name.as_str()).copied()) else {
+        // An npz, or any archive hiding pickles: scanned, never counted.
+        if let Some(p) = container::scan_zip_members(f, &members)? {
+            return Ok(p);
+        }
         return Err(ArtifactError::UnknownFormat {
             path,
             found: "a zip archive without `<root>/data.pkl` under the root of its first entry, so not a PyTorch checkpoint".into(),
@@ -143,17 +141,12 @@ pub(crate) fn read_zip(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError>
         });
     }
     let bytes = read_pickle_bytes(f, &pkl.name, pkl.data_offset, pkl.size)?;
-    let outcome = pickle::run(&bytes).map_err(|e| pickle_error(&path, &pkl.name, e))?;
     let mut p = ParsedFile::default();
-    for finding in outcome.findings.iter().cloned() {
-        p.findings
-            .push(SecurityFinding::from_pickle(&path, &pkl.name, finding));
-    }
-    if outcome.end != bytes.len() {
-        p.warnings.push(format!(
-            "{}: {} bytes after the pickle's STOP in `{}`",
+    let outcome = scan_pickles(&path, &pkl.name, &bytes, &mut p);
+    if outcome.error.is_some() {
+        p.incomplete.push(format!(
+            "{}: `{}` could not be read to its end: its tensors were not counted",
             path.display(),
-            bytes.len() - outcome.end,
             pkl.name
         ));
     }
@@ -201,7 +194,7 @@ pub(crate) fn read_zip(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError>
 }
 
 /// Scans a member torch does not load as a storage, when it is or may be a pickle: any `*.pkl`,
-/// and any member without an extension whose first bytes are a pickle protocol header.
+/// and any member without an extension whose first bytes start a pickle or a container.
 fn scan_member(
     f: &mut MeteredFile,
     path: &Path,
@@ -223,63 +216,121 @@ fn scan_member(
         return Ok(());
     }
     if !is_pkl {
-        if m.size < 2 {
-            return Ok(());
-        }
-        let mut head = [0u8; 2];
+        let mut head = vec![0u8; m.size.min(detect::HEAD_BYTES as u64) as usize];
         f.read_exact_at(m.data_offset, &mut head)?;
-        if !(head[0] == 0x80 && (2..=5).contains(&head[1])) {
+        let kind = detect::sniff_whole(&head, m.size, None, Path::new(&m.name));
+        if kind != detect::Kind::Pickle && kind != detect::Kind::TorchLegacy {
             return Ok(());
         }
     }
-    if m.size > MAX_PICKLE_BYTES {
-        p.findings.push(SecurityFinding::unscannable(
-            path,
-            &m.name,
-            format!("a pickle of {} bytes, too large to scan", m.size),
-        ));
-        return Ok(());
-    }
-    let bytes = read_pickle_bytes(f, &m.name, m.data_offset, m.size)?;
-    match pickle::run(&bytes) {
-        Ok(o) => {
-            p.warnings.push(format!(
-                "{}: member `{}` is a pickle that torch.load does not read; scanned it",
-                path.display(),
-                m.name
-            ));
-            for finding in o.findings {
-                p.findings
-                    .push(SecurityFinding::from_pickle(path, &m.name, finding));
-            }
-        }
-        Err(e) if is_pkl => p.findings.push(SecurityFinding::unscannable(
-            path,
-            &m.name,
-            format!(
-                "a pickle that could not be scanned: offset {}: {}",
-                e.offset, e.message
-            ),
-        )),
-        Err(_) => {}
-    }
-    Ok(())
+    container::scan_member_bytes(f, path, &m.name, m.data_offset, m.size, p)
 }
 
-/// A pickle that is no checkpoint: scanned for what it would run; no tensors.
-pub(crate) fn read_bare_pickle(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError> {
-    let path = f.path().to_owned();
-    let len = f.len();
-    let bytes = read_pickle_bytes(f, "(whole file)", 0, len)?;
-    let outcome = pickle::run(&bytes).map_err(|e| pickle_error(&path, "(whole file)", e))?;
-    let mut p = ParsedFile::default();
-    for finding in outcome.findings {
-        p.findings
-            .push(SecurityFinding::from_pickle(&path, "", finding));
+/// Runs every pickle in `bytes` back to back, as a loader calling `pickle.load` again would:
+/// findings (with offsets in `bytes`) go into `p`, made before any error; a pickle that stops
+/// on an error, and any byte after the first STOP, are findings too. Returns the first
+/// pickle's outcome, the one a loader builds its object from.
+pub(crate) fn scan_pickles(
+    path: &Path,
+    member: &str,
+    bytes: &[u8],
+    p: &mut ParsedFile,
+) -> pickle::Outcome {
+    let first = pickle::scan(bytes);
+    let mut kept = 0usize;
+    let mut dropped = 0u64;
+    let mut add = |p: &mut ParsedFile, f: SecurityFinding| {
+        // One more than the cap: a machine's own `N more findings` line.
+        if kept <= MAX_FINDINGS_PER_FILE {
+            kept += 1;
+            p.findings.push(f);
+        } else {
+            dropped += 1;
+        }
+    };
+    for finding in first.findings.iter().cloned() {
+        add(p, SecurityFinding::from_pickle(path, member, finding));
     }
-    p.warnings.push(format!(
-        "{}: a bare pickle, not a weight format: scanned for what it would import and call, no tensors read",
-        path.display()
-    ));
-    Ok(p)
+    if let Some(e) = &first.error {
+        add(p, unscannable_pickle(path, member, e, 0));
+    } else {
+        let mut at = first.end;
+        let mut pickles = 1u64;
+        while at < bytes.len() {
+            let next = pickle::scan(&bytes[at..]);
+            for mut finding in next.findings {
+                finding.offset += at as u64;
+                add(p, SecurityFinding::from_pickle(path, member, finding));
+            }
+            if let Some(e) = &next.error {
+                let trailing = (bytes.len() - at) as u64;
+                let message = if pickles == 1 {
+                    format!(
+                        "{trailing} bytes after the pickle's STOP at offset {at} that are no complete pickle (offset {}: {}); a loader reading on runs what comes before the error",
+                        e.offset + at as u64,
+                        e.message
+                    )
+                } else {
+                    format!(
+                        "{trailing} bytes after pickle {pickles}'s STOP at offset {at} that are no complete pickle (offset {}: {})",
+                        e.offset + at as u64,
+                        e.message
+                    )
+                };
+                add(p, SecurityFinding::unscannable(path, member, message));
+                break;
+            }
+            pickles += 1;
+            add(
+                p,
+                SecurityFinding {
+                    file: path.to_owned(),
+                    member: member.to_owned(),
+                    offset: at as u64,
+                    opcode: String::new(),
+                    global: None,
+                    message: format!(
+                        "pickle {pickles} after the first one's STOP: a loader that reads on (legacy torch.load, joblib) runs it too; scanned"
+                    ),
+                },
+            );
+            // Each pickle takes at least its STOP byte, so this ends.
+            at += next.end;
+        }
+    }
+    if dropped > 0 {
+        p.findings.push(SecurityFinding::unscannable(
+            path,
+            member,
+            format!("{dropped} more findings not listed"),
+        ));
+    }
+    first
+}
+
+/// The finding for a pickle the machine could not run to its STOP (`base`: where it starts).
+pub(crate) fn unscannable_pickle(
+    path: &Path,
+    member: &str,
+    e: &pickle::PickleError,
+    base: u64,
+) -> SecurityFinding {
+    SecurityFinding {
+        file: path.to_owned(),
+        member: member.to_owned(),
+        offset: e.offset + base,
+        opcode: String::new(),
+        global: None,
+        message: format!(
+            "the pickle could not be scanned to its end (offset {}: {}): Python's unpickler runs every call before the bad byte, so the file is unsafe whatever came before",
+            e.offset + base,
+            e.message
+        ),
+    }
+}
+
+/// A pickle that is no checkpoint, or a container that may hide one: scanned for what it would
+/// run; no tensors.
+pub(crate) fn read_bare_pickle(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError> {
+    container::read_pickle_file(f)
 }

@@ -18,37 +18,160 @@ use std::rc::Rc;
 
 mod ops;
 
-/// Globals a state dict may reference but never call.
+/// Globals a state dict may name but never call: torch's dtypes and quantization schemes,
+/// beside the storage and tensor classes matched by [`storage_dtype`] and [`is_tensor_class`].
 const ALLOWED_NAMES: &[&str] = &[
-    "torch.Tensor",
-    "torch.nn.parameter.Parameter",
     "torch.storage.UntypedStorage",
     "torch.storage.TypedStorage",
+    "torch.per_tensor_affine",
+    "torch.per_tensor_symmetric",
+    "torch.per_channel_affine",
+    "torch.per_channel_symmetric",
+    "torch.per_channel_affine_float_qparams",
 ];
 
-/// Callables a state dict needs, interpreted symbolically here.
+/// torch's dtypes by their `str()` (how a pickle names them), for `torch.<name>`.
+const DTYPES: &[&str] = &[
+    "float32",
+    "float64",
+    "float16",
+    "bfloat16",
+    "complex32",
+    "complex64",
+    "complex128",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+    "qint8",
+    "quint8",
+    "qint32",
+    "quint4x2",
+    "quint2x4",
+    "float8_e5m2",
+    "float8_e4m3fn",
+    "float8_e5m2fnuz",
+    "float8_e4m3fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uint1",
+    "uint2",
+    "uint3",
+    "uint4",
+    "uint5",
+    "uint6",
+    "uint7",
+    "int1",
+    "int2",
+    "int3",
+    "int4",
+    "int5",
+    "int6",
+    "int7",
+    "bits8",
+    "bits16",
+    "bits1x8",
+    "bits2x4",
+    "bits4x2",
+];
+
+/// Callables torch's weights-only unpickler calls (REDUCE, NEWOBJ), interpreted symbolically
+/// here: tensor rebuilders become [`TensorRef`]s, dict constructors dicts, and the rest (sets,
+/// bytes, devices, layouts) inert values.
 const ALLOWED_CALLS: &[&str] = &[
+    "torch._utils._rebuild_tensor",
     "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_qtensor",
     "torch._utils._rebuild_parameter",
     "torch._utils._rebuild_parameter_with_state",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_wrapper_subclass",
+    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+    "torch._utils._rebuild_device_tensor_from_numpy",
     "torch._tensor._rebuild_from_type_v2",
-    "collections.OrderedDict",
+    "torch.nn.parameter.Parameter",
+    "torch.Tensor",
     "torch.Size",
+    "torch.device",
+    "torch.serialization._get_layout",
+    "collections.OrderedDict",
+    "collections.Counter",
+    "_codecs.encode",
+    "builtins.set",
+    "builtins.bytearray",
+    "builtins.complex",
 ];
 
-/// Element width in bytes and dtype name of torch's storage classes (`torch.<Name>Storage`).
+/// Element type of a tensor class's name stem (`Float` for `torch.FloatTensor`).
+const TENSOR_STEMS: &[&str] = &[
+    "Float",
+    "Double",
+    "Half",
+    "BFloat16",
+    "Byte",
+    "Char",
+    "Short",
+    "Int",
+    "Long",
+    "Bool",
+    "ComplexFloat",
+    "ComplexDouble",
+];
+
+/// `torch.FloatTensor`, `torch.cuda.HalfTensor`, `torch.sparse.LongTensor`…: legacy tensor
+/// classes, which torch's weights-only unpickler allows.
+fn is_tensor_class(g: &str) -> bool {
+    let Some(rest) = g.strip_prefix("torch.") else {
+        return false;
+    };
+    let rest = rest
+        .strip_prefix("cuda.sparse.")
+        .or_else(|| rest.strip_prefix("cuda."))
+        .or_else(|| rest.strip_prefix("sparse."))
+        .unwrap_or(rest);
+    rest.strip_suffix("Tensor")
+        .is_some_and(|stem| TENSOR_STEMS.contains(&stem))
+}
+
+/// The name a pickle gives, as Python 3 resolves it: Python 2 writers name `__builtin__` and
+/// `copy_reg`.
+pub fn canonical_global(module: &str, name: &str) -> String {
+    let module = match module {
+        "__builtin__" => "builtins",
+        "copy_reg" => "copyreg",
+        m => m,
+    };
+    format!("{module}.{name}")
+}
+
+/// Element width in bytes and dtype name of torch's storage classes (`torch.<Name>Storage`,
+/// `torch.cuda.<Name>Storage`; quantized storages hold their integer type).
 pub fn storage_dtype(class: &str) -> Option<(crate::artifact::Dtype, u64)> {
     use crate::artifact::Dtype::*;
-    let d = match class.strip_prefix("torch.")? {
+    let rest = class.strip_prefix("torch.")?;
+    let rest = rest.strip_prefix("cuda.").unwrap_or(rest);
+    let d = match rest {
         "FloatStorage" => F32,
         "DoubleStorage" => F64,
         "HalfStorage" => F16,
         "BFloat16Storage" => Bf16,
         "LongStorage" => I64,
-        "IntStorage" => I32,
+        "IntStorage" | "QInt32Storage" => I32,
         "ShortStorage" => I16,
-        "CharStorage" => I8,
-        "ByteStorage" | "UntypedStorage" | "storage.UntypedStorage" => U8,
+        "CharStorage" | "QInt8Storage" => I8,
+        "ByteStorage"
+        | "UntypedStorage"
+        | "storage.UntypedStorage"
+        | "QUInt8Storage"
+        | "QUInt4x2Storage"
+        | "QUInt2x4Storage" => U8,
         "BoolStorage" => Bool,
         "ComplexFloatStorage" => C64,
         "UInt16Storage" => U16,
@@ -64,8 +187,16 @@ pub fn storage_dtype(class: &str) -> Option<(crate::artifact::Dtype, u64)> {
     Some((d, d.bits() / 8))
 }
 
+fn is_allowed_call(g: &str) -> bool {
+    ALLOWED_CALLS.contains(&g) || is_tensor_class(g)
+}
+
 fn is_allowed_name(g: &str) -> bool {
-    ALLOWED_NAMES.contains(&g) || ALLOWED_CALLS.contains(&g) || storage_dtype(g).is_some()
+    ALLOWED_NAMES.contains(&g)
+        || is_allowed_call(g)
+        || storage_dtype(g).is_some()
+        || g.strip_prefix("torch.")
+            .is_some_and(|d| DTYPES.contains(&d))
 }
 
 /// An inert value on the machine's stack. Containers live in the [`Arena`] and are referred to
@@ -139,8 +270,13 @@ pub struct Outcome {
     pub root: Value,
     pub arena: Arena,
     pub findings: Vec<Finding>,
-    /// Offset just past STOP (the next pickle of a legacy file starts there).
+    /// Offset just past STOP (the next pickle of a legacy file starts there), or where the scan
+    /// stopped on an error.
     pub end: usize,
+    /// Why the scan stopped before a STOP: a malformed or truncated pickle, or a cap reached.
+    /// Python's unpickler runs every call before the bad byte, so `findings` (made before it)
+    /// stand, and a pickle that cannot be scanned to its end is unsafe in itself.
+    pub error: Option<PickleError>,
 }
 
 type Res<T> = Result<T, PickleError>;
@@ -164,16 +300,24 @@ struct Machine<'a> {
     arena: Arena,
     findings: Vec<Finding>,
     findings_dropped: u64,
+    /// Values held in containers; with the stack and memo caps, this bounds the memory held.
+    held: usize,
 }
 
-/// Runs the pickle at the start of `data`, up to and including its STOP.
+/// Runs the pickle at the start of `data`, up to and including its STOP; an error (with the
+/// findings made before it) is an `Err`.
 pub fn run(data: &[u8]) -> Res<Outcome> {
-    if data.len() as u64 > MAX_PICKLE_BYTES {
-        return err(
-            0,
-            format!("{} bytes, over the limit of {MAX_PICKLE_BYTES}", data.len()),
-        );
+    let o = scan(data);
+    match o.error {
+        Some(e) => Err(e),
+        None => Ok(o),
     }
+}
+
+/// Runs the pickle at the start of `data` as far as it goes: up to and including its STOP, or
+/// up to the first error, which [`Outcome::error`] then holds beside the findings made before it.
+pub fn scan(data: &[u8]) -> Outcome {
+    let _budget = super::budget::reserve(data.len());
     let mut m = Machine {
         data,
         pos: 0,
@@ -184,24 +328,9 @@ pub fn run(data: &[u8]) -> Res<Outcome> {
         arena: Arena::default(),
         findings: Vec::new(),
         findings_dropped: 0,
+        held: 0,
     };
-    loop {
-        m.op_at = m.pos;
-        let op = m.byte("an opcode")?;
-        if op == b'.' {
-            break;
-        }
-        m.step(op)?;
-        if m.stack.len() > MAX_PICKLE_STACK || m.marks.len() > MAX_PICKLE_STACK {
-            return err(m.op_at, format!("stack deeper than {MAX_PICKLE_STACK}"));
-        }
-        if m.arena.seqs.len() + m.arena.maps.len() > MAX_PICKLE_CONTAINERS {
-            return err(
-                m.op_at,
-                format!("more than {MAX_PICKLE_CONTAINERS} containers"),
-            );
-        }
-    }
+    let error = m.run_to_stop().err();
     if m.findings_dropped > 0 {
         let n = m.findings_dropped;
         m.findings.push(Finding {
@@ -211,16 +340,64 @@ pub fn run(data: &[u8]) -> Res<Outcome> {
             message: format!("{n} more findings not listed"),
         });
     }
-    let root = m.stack.pop().unwrap_or(Value::None);
-    Ok(Outcome {
+    let root = if error.is_none() {
+        m.stack.pop().unwrap_or(Value::None)
+    } else {
+        Value::None
+    };
+    Outcome {
         root,
         arena: m.arena,
         findings: m.findings,
         end: m.pos,
-    })
+        error,
+    }
+}
+
+/// Whether `head`, the first bytes of a file, begins a pickle that Python's unpickler would
+/// read (any protocol, with or without PROTO): the machine runs over it without an error other
+/// than running out of bytes. Protocols 0 and 1 have no magic number; this is what tells them
+/// from text that happens to start with an opcode's letter.
+pub fn plausible_start(head: &[u8]) -> bool {
+    // What Python's writers put first: PROTO, MARK, GLOBAL, an empty container, or a value.
+    const FIRST: &[u8] = b"\x80(c}])NILFSVJKMGUTX";
+    match head {
+        // PROTO and an opcode after it (every opcode is at least `(`): a pickle, however it
+        // goes on, since the unpickler runs whatever precedes a bad byte.
+        [0x80, proto, rest @ ..] => *proto <= 5 && rest.first().is_none_or(|&op| op >= b'('),
+        [first, ..] if FIRST.contains(first) => {
+            let o = scan(head);
+            match o.error {
+                None => true,
+                // A global outside the allow-list before the error is a payload, not text.
+                Some(e) => (e.truncated && o.end > 0) || !o.findings.is_empty(),
+            }
+        }
+        _ => false,
+    }
 }
 
 impl Machine<'_> {
+    fn run_to_stop(&mut self) -> Res<()> {
+        loop {
+            self.op_at = self.pos;
+            let op = self.byte("an opcode")?;
+            if op == b'.' {
+                return Ok(());
+            }
+            self.step(op)?;
+            if self.stack.len() > MAX_PICKLE_STACK || self.marks.len() > MAX_PICKLE_STACK {
+                return err(self.op_at, format!("stack deeper than {MAX_PICKLE_STACK}"));
+            }
+            if self.arena.seqs.len() + self.arena.maps.len() > MAX_PICKLE_CONTAINERS {
+                return err(
+                    self.op_at,
+                    format!("more than {MAX_PICKLE_CONTAINERS} containers"),
+                );
+            }
+        }
+    }
+
     fn take(&mut self, n: u64, what: &str) -> Res<&[u8]> {
         let left = (self.data.len() - self.pos) as u64;
         if n > left {
@@ -287,14 +464,29 @@ impl Machine<'_> {
         }
     }
 
-    fn seq(&mut self, items: Vec<Value>) -> usize {
-        self.arena.seqs.push(items);
-        self.arena.seqs.len() - 1
+    /// Counts `n` more values held in containers, refusing before they are stored when that
+    /// would pass [`MAX_PICKLE_VALUES`].
+    fn hold(&mut self, n: usize) -> Res<()> {
+        self.held = self.held.saturating_add(n);
+        if self.held > MAX_PICKLE_VALUES {
+            return err(
+                self.op_at,
+                format!("more than {MAX_PICKLE_VALUES} values held in containers"),
+            );
+        }
+        Ok(())
     }
 
-    fn map(&mut self, items: Vec<(Value, Value)>) -> usize {
+    fn seq(&mut self, items: Vec<Value>) -> Res<usize> {
+        self.hold(items.len())?;
+        self.arena.seqs.push(items);
+        Ok(self.arena.seqs.len() - 1)
+    }
+
+    fn map(&mut self, items: Vec<(Value, Value)>) -> Res<usize> {
+        self.hold(items.len().saturating_mul(2))?;
         self.arena.maps.push(items);
-        self.arena.maps.len() - 1
+        Ok(self.arena.maps.len() - 1)
     }
 
     fn finding(&mut self, opcode: &'static str, global: Option<&str>, message: String) {
@@ -312,10 +504,11 @@ impl Machine<'_> {
 
     /// A global named by GLOBAL, STACK_GLOBAL or INST: flagged unless on the allow-list.
     fn global(&mut self, opcode: &'static str, module: &str, name: &str) -> Value {
-        let full = format!("{module}.{name}");
+        // Checked as Python 3 resolves it, reported as the file names it.
+        let full = canonical_global(module, name);
         if !is_allowed_name(&full) {
             let message = "imports a global that a state dict never needs; loading the file with pickle would import it".to_owned();
-            self.finding(opcode, Some(&full), message);
+            self.finding(opcode, Some(&format!("{module}.{name}")), message);
         }
         Value::Global(full.into())
     }

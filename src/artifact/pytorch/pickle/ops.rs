@@ -1,7 +1,7 @@
 //! The opcodes of pickle protocols 0 to 5, each run symbolically, and the interpretation of the
 //! allow-listed calls a state dict makes.
 
-use super::{ALLOWED_CALLS, Machine, Res, TensorRef, Value, err, is_allowed_name};
+use super::{Machine, Res, TensorRef, Value, err, is_allowed_call, is_allowed_name};
 use crate::artifact::limits::{MAX_PICKLE_LONG_BYTES, MAX_PICKLE_REBUILD_NESTING};
 use std::rc::Rc;
 
@@ -129,12 +129,12 @@ impl Machine<'_> {
             0x97 => self.stack.push(Value::Bytes(0)),
             0x98 => {}
             b')' => {
-                let id = self.seq(Vec::new());
+                let id = self.seq(Vec::new())?;
                 self.stack.push(Value::Tuple(id));
             }
             b't' => {
                 let items = self.pop_mark()?;
-                let id = self.seq(items);
+                let id = self.seq(items)?;
                 self.stack.push(Value::Tuple(id));
             }
             0x85..=0x87 => {
@@ -144,16 +144,16 @@ impl Machine<'_> {
                     items.push(self.pop()?);
                 }
                 items.reverse();
-                let id = self.seq(items);
+                let id = self.seq(items)?;
                 self.stack.push(Value::Tuple(id));
             }
             b']' | 0x8f => {
-                let id = self.seq(Vec::new());
+                let id = self.seq(Vec::new())?;
                 self.stack.push(Value::List(id));
             }
             b'l' | 0x91 => {
                 let items = self.pop_mark()?;
-                let id = self.seq(items);
+                let id = self.seq(items)?;
                 self.stack.push(Value::List(id));
             }
             b'a' => {
@@ -165,13 +165,13 @@ impl Machine<'_> {
                 self.extend_top(items)?;
             }
             b'}' => {
-                let id = self.map(Vec::new());
+                let id = self.map(Vec::new())?;
                 self.stack.push(Value::Dict(id));
             }
             b'd' => {
                 let items = self.pop_mark()?;
                 let pairs = pairs(items, self.op_at)?;
-                let id = self.map(pairs);
+                let id = self.map(pairs)?;
                 self.stack.push(Value::Dict(id));
             }
             b's' => {
@@ -221,6 +221,7 @@ impl Machine<'_> {
             b'c' => {
                 let module = self.line("GLOBAL module")?;
                 let name = self.line("GLOBAL name")?;
+                self.check_dotted(&module, &name)?;
                 let v = self.global("GLOBAL", &module, &name);
                 self.stack.push(v);
             }
@@ -243,9 +244,10 @@ impl Machine<'_> {
             b'i' => {
                 let module = self.line("INST module")?;
                 let name = self.line("INST name")?;
+                self.check_dotted(&module, &name)?;
                 let args = self.pop_mark()?;
                 let class = self.global("INST", &module, &name);
-                let args = Value::Tuple(self.seq(args));
+                let args = Value::Tuple(self.seq(args)?);
                 let v = self.call("INST", class, args, 0)?;
                 self.stack.push(v);
             }
@@ -255,7 +257,7 @@ impl Machine<'_> {
                     return err(self.op_at, "OBJ without a class");
                 }
                 let class = items.remove(0);
-                let args = Value::Tuple(self.seq(items));
+                let args = Value::Tuple(self.seq(items)?);
                 let v = self.call("OBJ", class, args, 0)?;
                 self.stack.push(v);
             }
@@ -286,12 +288,12 @@ impl Machine<'_> {
             }
             b'P' => {
                 let text = self.line("PERSID")?;
-                let id = self.seq(vec![Value::Str(text.into())]);
+                let id = self.seq(vec![Value::Str(text.into())])?;
                 self.stack.push(Value::PersId(id));
             }
             b'Q' => {
                 let v = self.pop()?;
-                let id = self.seq(vec![v]);
+                let id = self.seq(vec![v])?;
                 self.stack.push(Value::PersId(id));
             }
             0x82..=0x84 => {
@@ -309,7 +311,28 @@ impl Machine<'_> {
         Ok(())
     }
 
+    /// A GLOBAL or INST names a module and an attribute, both dotted identifiers; anything else
+    /// fails Python's import before it runs, so it is no pickle (text that starts with `c`).
+    fn check_dotted(&self, module: &str, name: &str) -> Res<()> {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.split('.').all(|part| {
+                    part.chars().next().is_some_and(|c| !c.is_ascii_digit())
+                        && part.chars().all(|c| c == '_' || c.is_alphanumeric())
+                })
+        };
+        if ok(module) && ok(name) {
+            Ok(())
+        } else {
+            err(
+                self.op_at,
+                format!("GLOBAL names {module:?} {name:?}, not a module and an attribute"),
+            )
+        }
+    }
+
     fn extend_top(&mut self, items: Vec<Value>) -> Res<()> {
+        self.hold(items.len())?;
         match self.top()? {
             Value::List(id) => {
                 let id = *id;
@@ -323,6 +346,7 @@ impl Machine<'_> {
     }
 
     fn set_items(&mut self, pairs: Vec<(Value, Value)>) -> Res<()> {
+        self.hold(pairs.len().saturating_mul(2))?;
         match self.top()? {
             Value::Dict(id) => {
                 let id = *id;
@@ -352,7 +376,7 @@ impl Machine<'_> {
                 return Ok(Value::Opaque);
             }
         };
-        if !ALLOWED_CALLS.contains(&name.as_ref()) {
+        if !is_allowed_call(&name) {
             if is_allowed_name(&name) {
                 let message = "calls a global that a state dict never calls".to_owned();
                 self.finding(opcode, Some(&name), message);
@@ -362,17 +386,36 @@ impl Machine<'_> {
         }
         let args = match args {
             Value::Tuple(id) => self.arena.seqs[id].clone(),
-            _ => {
-                return err(
-                    self.op_at,
-                    format!("{name} called without an argument tuple"),
-                );
-            }
+            // torch's loader calls these with whatever argument value the pickle gives; a
+            // non-tuple fails there, harmlessly.
+            _ => return Ok(Value::Opaque),
         };
         Ok(match name.as_ref() {
-            "collections.OrderedDict" => Value::Dict(self.map(Vec::new())),
+            "collections.OrderedDict" | "collections.Counter" | "builtins.dict" => {
+                // `OrderedDict()` or, from Python 2-era writers, `OrderedDict([[k, v], …])`.
+                let pairs = match args.first() {
+                    Some(Value::List(id) | Value::Tuple(id)) => self.arena.seqs[*id]
+                        .iter()
+                        .filter_map(|p| match p {
+                            Value::List(p) | Value::Tuple(p) => {
+                                match self.arena.seqs[*p].as_slice() {
+                                    [k, v] => Some((k.clone(), v.clone())),
+                                    _ => None,
+                                }
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    Some(Value::Dict(id)) => self.arena.maps[*id].clone(),
+                    _ => Vec::new(),
+                };
+                Value::Dict(self.map(pairs)?)
+            }
             "torch.Size" => args.into_iter().next().unwrap_or(Value::Opaque),
-            "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
+            "torch._utils._rebuild_parameter"
+            | "torch._utils._rebuild_parameter_with_state"
+            | "torch.nn.parameter.Parameter"
+            | "torch._utils._rebuild_device_tensor_from_cpu_tensor" => {
                 args.into_iter().next().unwrap_or(Value::Opaque)
             }
             "torch._tensor._rebuild_from_type_v2" => {
@@ -390,8 +433,17 @@ impl Machine<'_> {
                 }
                 self.call(opcode, func, inner, depth + 1)?
             }
-            // The only one left: torch._utils._rebuild_tensor_v2.
-            _ => Value::Tensor(Rc::new(self.rebuild_tensor(&args)?)),
+            // v3 adds (dtype, metadata) after the hooks; the storage's type still decides the
+            // element width of the bytes.
+            "torch._utils._rebuild_tensor"
+            | "torch._utils._rebuild_tensor_v2"
+            | "torch._utils._rebuild_tensor_v3"
+            | "torch._utils._rebuild_qtensor" => {
+                Value::Tensor(Rc::new(self.rebuild_tensor(&args)?))
+            }
+            // Allowed by torch and harmless: sets, bytes, devices, complex numbers, layouts,
+            // tensors without storage. Nothing to count.
+            _ => Value::Opaque,
         })
     }
 
