@@ -570,3 +570,15 @@ fn audit_state_and_reports_over_their_limits() {
     );
     assert_names_limit(&stderr(&o), MAX_FINGERPRINT_BYTES);
 }
+
+/// Issue 14 item 6: a pickle of one-byte values appended to a list stops at
+/// MAX_PICKLE_VALUES instead of growing to 24 bytes per input byte.
+#[test]
+fn pickle_values_over_max_pickle_values() {
+    let mut p = b"\x80\x02]".to_vec();
+    for _ in 0..=MAX_PICKLE_VALUES {
+        p.extend_from_slice(b"Na");
+    }
+    p.push(b'.');
+    assert_names_limit(&pickle_err(&p), MAX_PICKLE_VALUES);
+}

@@ -277,3 +277,54 @@ fn malformed_checkpoints_are_rejected_with_a_clear_message() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Issue 14 item 5: what torch's weights-only unpickler accepts is no finding: bytes through
+/// `_codecs.encode`, devices, dtypes, sets, Counters, quantized tensors, torch <= 0.3 tensors.
+#[test]
+fn what_torch_weights_only_accepts_is_not_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accepted.bin");
+    torch_like(
+        r#"
+s = [Storage(0, "QInt8Storage", 16), Storage(1, "FloatStorage", 6)]
+sd = collections.OrderedDict()
+sd["q.weight"] = QTensor(s[0], 0, (4, 4), (4, 1))
+sd["old.weight"] = OldTensor(s[1], 0, (2, 3), (3, 1))
+extra = {"bytes": b"\x00\x01abc", "set": {1, 2}, "counter": collections.Counter(a=2),
+         "dtype": _global("torch", "bfloat16"), "device": _global("torch", "device")}
+save({"state_dict": sd, "extra": extra}, sys.argv[1])
+"#,
+        &path,
+    );
+    let r = inspect_json(&path);
+    assert_eq!(r["safe"], true, "{r}");
+    assert_eq!(r["tensor_count"], 2, "{r}");
+    // torch.device called, as torch pickles a device.
+    let dev = dir.path().join("device.bin");
+    let pkl = "80027d58010000006463746f7263680a6465766963650a5803000000637075855273";
+    torch_like(
+        &format!("save({{}}, sys.argv[1], data_pkl=bytes.fromhex('{pkl}') + b'.')"),
+        &dev,
+    );
+    assert_eq!(inspect_json(&dev)["safe"], true);
+}
+
+/// Issue 14 item 7: a Python 2-era state dict, `OrderedDict([[key, tensor], …])`, counts its
+/// tensors (it counted none).
+#[test]
+fn ordered_dict_from_pairs_counts_its_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("py2.bin");
+    torch_like(
+        r#"
+s = [Storage(0, "FloatStorage", 12), Storage(1, "FloatStorage", 4)]
+save(PairsDict([("fc.weight", contiguous(s[0], (3, 4))), ("fc.bias", contiguous(s[1], (4,)))]),
+     sys.argv[1])
+"#,
+        &path,
+    );
+    let r = inspect_json(&path);
+    assert_eq!(r["tensor_count"], 2, "{r}");
+    assert_eq!(r["parameters"]["total"], 16, "{r}");
+    assert_eq!(r["safe"], true, "{r}");
+}

@@ -23,7 +23,7 @@ torch._utils._rebuild_parameter = _rebuild_parameter
 STORAGES = {"FloatStorage": ("f", 4), "HalfStorage": ("e", 2), "BFloat16Storage": ("H", 2),
             "DoubleStorage": ("d", 8), "LongStorage": ("q", 8), "IntStorage": ("i", 4),
             "ShortStorage": ("h", 2), "CharStorage": ("b", 1), "ByteStorage": ("B", 1),
-            "BoolStorage": ("?", 1), "Float8_e4m3fnStorage": ("B", 1)}
+            "BoolStorage": ("?", 1), "Float8_e4m3fnStorage": ("B", 1), "QInt8Storage": ("b", 1)}
 for _name in STORAGES:
     _cls = type(_name, (), {"__module__": "torch"})
     setattr(torch, _name, _cls)
@@ -40,6 +40,39 @@ class Tensor:
     def __reduce__(self):
         return (_rebuild_tensor_v2, (self.storage, self.offset, self.size, self.stride, False,
                                      collections.OrderedDict()))
+
+def _global(module, name):
+    """An object that pickles as the global `module.name` (a torch dtype, a function)."""
+    obj = type(name, (), {"__module__": module, "__qualname__": name})
+    setattr(sys.modules.setdefault(module, _module(module)) if module not in sys.modules
+            else sys.modules[module], name, obj)
+    return obj
+
+def _rebuild_qtensor(*a): raise RuntimeError("never called")
+_rebuild_qtensor.__module__ = "torch._utils"
+torch._utils._rebuild_qtensor = _rebuild_qtensor
+def _rebuild_tensor(*a): raise RuntimeError("never called")
+_rebuild_tensor.__module__ = "torch._utils"
+torch._utils._rebuild_tensor = _rebuild_tensor
+
+class QTensor(Tensor):
+    """A quantized tensor as torch pickles it: `_rebuild_qtensor` with per-tensor affine
+    quantizer parameters."""
+    def __reduce__(self):
+        return (_rebuild_qtensor, (self.storage, self.offset, self.size, self.stride,
+                                   (_global("torch", "per_tensor_affine"), 0.1, 0), False,
+                                   collections.OrderedDict()))
+
+class OldTensor(Tensor):
+    """torch <= 0.3: `_rebuild_tensor(storage, offset, size, stride)`."""
+    def __reduce__(self):
+        return (_rebuild_tensor, (self.storage, self.offset, self.size, self.stride))
+
+class PairsDict:
+    """A Python 2-era OrderedDict: built from a list of [key, value] pairs."""
+    def __init__(self, items): self.items = items
+    def __reduce__(self):
+        return (collections.OrderedDict, ([[k, v] for k, v in self.items],))
 
 class Parameter:
     def __init__(self, tensor): self.tensor = tensor
@@ -71,6 +104,7 @@ def storages_of(obj, out):
     if isinstance(obj, Storage): out.setdefault(obj.key, obj)
     elif isinstance(obj, Tensor): storages_of(obj.storage, out)
     elif isinstance(obj, Parameter): storages_of(obj.tensor, out)
+    elif isinstance(obj, PairsDict): [storages_of(v, out) for _, v in obj.items]
     elif isinstance(obj, dict): [storages_of(v, out) for v in obj.values()]
     elif isinstance(obj, (list, tuple)): [storages_of(v, out) for v in obj]
     return out
