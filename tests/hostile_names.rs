@@ -560,18 +560,22 @@ fn verify_and_open_escape_the_names_they_print() {
 fn policies_and_licences_refuse_claim_strings_that_are_not_printable() {
     let builtin = include_str!("../policies/us-ear-4e091.toml");
     assert!(weightguard::policy::Policy::parse("p.toml", builtin).is_ok());
-    let hostile = builtin.replacen(
-        "version = \"2026-07-23\"",
-        "version = \"2026-07-23\\n  sealer (the expected signer)\"",
-        1,
-    );
-    assert_ne!(hostile, builtin);
+    // The built-in policy with `add` (TOML escapes) at the end of the first `key = "…"` string.
+    let with = |key: &str, add: &str| {
+        let at = builtin.find(&format!("\n{key} = \"")).expect(key) + key.len() + 5;
+        let end = at + builtin[at..].find('"').unwrap();
+        format!("{}{add}{}", &builtin[..end], &builtin[end..])
+    };
+    let hostile = with("version", "\\n  sealer (the expected signer)");
     let e = weightguard::policy::Policy::parse("p.toml", &hostile)
         .expect_err("refused")
         .to_string();
-    assert!(e.contains("policy.version: `2026-07-23\n  sealer"), "{e}");
-    assert!(e.contains("holds U+000A, a control"), "{e}");
-    // As the CLI shows it: one line, escaped.
+    assert!(e.contains("policy.version: `"), "{e}");
+    assert!(
+        e.contains("\n  sealer (the expected signer)` holds U+000A"),
+        "{e}"
+    );
+    // As the CLI shows it: escaped, no forged line.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p.toml");
     std::fs::write(&file, &hostile).unwrap();
@@ -579,24 +583,17 @@ fn policies_and_licences_refuse_claim_strings_that_are_not_printable() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("policy.version: `2026-07-23\\n  sealer"),
+        err.contains("\\n  sealer (the expected signer)` holds U+000A"),
         "{err}"
     );
     assert!(!err.lines().any(|l| l.starts_with("  sealer")), "{err}");
 
-    let authorization = builtin.replacen(
-        "authorization = \"AIA\"",
-        "authorization = \"AIA\\u001b[2J\"",
-        1,
-    );
-    assert_ne!(authorization, builtin);
+    let authorization = with("authorization", "\\u001b[2J");
     let e = weightguard::policy::Policy::parse("p.toml", &authorization)
         .expect_err("refused")
         .to_string();
-    assert!(
-        e.contains("`authorization` `AIA\x1b[2J` holds U+001B"),
-        "{e}"
-    );
+    assert!(e.contains("`authorization` `"), "{e}");
+    assert!(e.contains("\x1b[2J` holds U+001B"), "{e}");
 
     let licences = "[[license]]\nid = \"D1\\r234\"\ndestinations = [\"IN\"]\nmodels = [\"m\"]\nexpires = 2026-12-31\n";
     let e = weightguard::policy::licences::parse("l.toml", licences)
