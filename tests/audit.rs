@@ -149,20 +149,13 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
             "models/frontier",
             vec![("controlled-unencrypted", "critical")],
         ),
-        ("models/small", vec![("needs-review-unencrypted", "medium")]),
+        // Small models without a training record are presumed not controlled (no plausible
+        // training set reaches 1e26 operations): no finding (issue 15.1).
+        ("models/small", vec![]),
         ("models/declared", vec![]),
-        (
-            "copies/renamed",
-            vec![("needs-review-unencrypted", "medium")],
-        ),
-        (
-            "gguf/model.gguf",
-            vec![("needs-review-unencrypted", "medium")],
-        ),
-        (
-            "pytorch/pytorch_model.bin",
-            vec![("needs-review-unencrypted", "medium")],
-        ),
+        ("copies/renamed", vec![]),
+        ("gguf/model.gguf", vec![]),
+        ("pytorch/pytorch_model.bin", vec![]),
         ("pytorch/evil.pkl", vec![("unsafe-pickle", "high")]),
         (
             "sealed/for-de.age",
@@ -262,8 +255,7 @@ fn a_local_store_gets_each_finding_reading_headers_only() {
         "models/frontier/training-record.toml"
     );
     let small = by_path(&results, "models/small");
-    let msg = small["findings"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("no training record"), "{msg}");
+    assert_eq!(small["classification"], "not_controlled", "{small}");
     assert!(small["tokens_to_threshold"].as_f64().unwrap() > 1e18);
     assert!(small["parameters"].as_u64().unwrap() > 500_000);
     let de = by_path(&results, "sealed/for-de.age");
@@ -676,4 +668,35 @@ fn an_s3_bucket_gets_the_same_findings_as_the_same_tree_on_disk() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    // …and says which, and what to do (issue 17: it said "Generic S3 error: …").
+    let err = stderr(&out);
+    assert!(
+        err.contains("refused the credentials (SignatureDoesNotMatch)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{err}"
+    );
+
+    // A bucket that does not exist is named as such.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weightguard"))
+        .args([
+            "audit",
+            "s3://no-such-bucket/team-a",
+            "--endpoint",
+            &server.endpoint(),
+            "--allow-http",
+        ])
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("the bucket does not exist"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -179,3 +179,107 @@ fn a_custom_accelerator_table_is_used_by_classify_and_gate() {
     assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stderr(&o).contains("acme-npu") || stdout(&o).contains("acme-npu"));
 }
+
+/// Issue 15.1: with no training declared, a model too small to reach 1e26 operations on any
+/// plausible training set (over 1e16 tokens at the most a token can cost) is presumed not
+/// controlled, exit 0, with the presumption's scope in the reason; a large one still needs
+/// review, with the minimum tokens, the ratio to the bound and the one-line declarations.
+#[test]
+fn a_small_model_without_training_facts_is_presumed_not_controlled() {
+    let d = tempfile::tempdir().unwrap();
+    let small = d.path().join("small");
+    weightguard::fixture::write_model(
+        &weightguard::fixture::ModelSpec::tiny_llama(),
+        &small,
+        weightguard::fixture::WriteOptions {
+            fill: weightguard::fixture::DataFill::Sparse,
+            max_shard_bytes: None,
+        },
+    )
+    .unwrap();
+    let o = weightguard(&[
+        "gate",
+        small.to_str().unwrap(),
+        "--destination",
+        "IN",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(g["decision"], "allowed");
+    assert_eq!(g["authorization"], "NLR");
+    let c = &g["classification"];
+    assert_eq!(c["decision"], "not_controlled");
+    assert!(c["training_operations"].is_null(), "{c}");
+    assert!(c["presumed_max_operations"].as_f64().unwrap() < 1e26, "{c}");
+    let reason = c["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "plausibility")
+        .unwrap();
+    assert_eq!(reason["outcome"], "presumed_not_controlled");
+    let detail = reason["detail"].as_str().unwrap();
+    assert!(detail.contains("own training only"), "{detail}");
+    assert!(detail.contains("unpublished base model"), "{detail}");
+    // Every allowed answer says what it covers.
+    assert!(g["scope"].as_str().unwrap().contains("outside it"), "{g}");
+
+    // Llama 3.1 405B's config with no training: plausible, so review, naming the declarations.
+    let big = d.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    std::fs::write(big.join("config.json"), CONFIG).unwrap();
+    let o = weightguard(&[
+        "classify",
+        big.join("config.json").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reason = c["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "plausibility")
+        .unwrap();
+    assert_eq!(reason["outcome"], "plausible");
+    assert!(
+        reason["detail"].as_str().unwrap().contains("× the bound"),
+        "{reason}"
+    );
+    let declare = c["to_declare"].to_string();
+    assert!(declare.contains("--tokens N"), "{declare}");
+    assert!(declare.contains("published = true"), "{declare}");
+}
+
+/// Issue 15.5: an AIA answer for controlled weights carries § 740.27(a)(3)'s unverified
+/// conditions (JSON and human output); issue 15.2: an embargoed destination needs a licence
+/// whatever the classification.
+#[test]
+fn aia_carries_its_conditions_and_embargoes_apply_to_uncontrolled_weights() {
+    let d = tempfile::tempdir().unwrap();
+    let m = model(d.path(), "operations = 1.2e26");
+    let o = weightguard(&["gate", &m, "--destination", "DE", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(g["authorization"], "AIA");
+    assert!(
+        g["conditions"][0]
+            .as_str()
+            .unwrap()
+            .contains("740.27(a)(3)"),
+        "{g}"
+    );
+    let human = stdout(&weightguard(&["gate", &m, "--destination", "DE"]));
+    assert!(
+        human.contains("conditions") && human.contains("740.27(a)(3)"),
+        "{human}"
+    );
+    assert!(human.contains("scope"), "{human}");
+
+    let small = tempfile::tempdir().unwrap();
+    let m = model(small.path(), "operations = 1e24");
+    let o = weightguard(&["gate", &m, "--destination", "IR"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("embargo"), "{}", stdout(&o));
+}

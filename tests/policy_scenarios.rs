@@ -30,6 +30,12 @@ models = ["frontier"]
 expires = 2026-03-31
 
 [[license]]
+id = "L-china"
+destinations = ["CN"]
+models = ["frontier"]
+expires = 2027-12-31
+
+[[license]]
 id = "L-brazil"
 destinations = ["BR"]
 models = ["frontier"]
@@ -167,12 +173,12 @@ fn cases() -> Vec<Case> {
         .to("DE", G::Allowed, Some("AIA"))
         .by("classification", "needs_review"),
         case(
-            "no training declared needs review",
+            "no training declared, and a plausible training set could reach the threshold",
             "[model]\nname = \"frontier\"\n".into(),
             C::NeedsReview,
         )
         .to("IN", G::NeedsReview, None)
-        .by("threshold", "unknown"),
+        .by("plausibility", "plausible"),
         // Exclusions.
         case(
             "published weights are excluded (declared)",
@@ -285,14 +291,52 @@ fn cases() -> Vec<Case> {
         case("the United States is not an export", controlled(), C::Controlled)
             .to("US", G::Allowed, None)
             .by("destination.home", "not_an_export"),
+        // Issue 15.7: State's removal (2025-11-07) controls, not BIS's conforming rule.
         case("Cambodia before its removal from D:5", controlled(), C::Controlled)
             .to("KH", G::Denied, None)
-            .on("2026-02-02")
+            .on("2025-11-06")
             .by("destination.d5-macau", "denied"),
         case("Cambodia after its removal from D:5", controlled(), C::Controlled)
             .to("KH", G::LicenseRequired, None)
-            .on("2026-02-03")
+            .on("2025-11-07")
             .by("destination.default", "license_required"),
+        // Issue 15.3: Hong Kong is China under the EAR.
+        case("Hong Kong is treated as China", controlled(), C::Controlled)
+            .to("HK", G::Denied, None)
+            .by("destination.d5-macau", "denied"),
+        // Issue 15.4: a US-headquartered holder in an AIA country.
+        case("AIA for a holder headquartered in the US", controlled(), C::Controlled)
+            .to("DE", G::Allowed, Some("AIA"))
+            .hq("US")
+            .by("destination.aia", "allowed"),
+        // Issue 15.2: part 746 embargoes apply whatever the classification.
+        case("not controlled, to Iran: part 746", ops("9e25"), C::NotControlled)
+            .to("IR", G::LicenseRequired, None)
+            .by("embargo.part-746-comprehensive", "license_required"),
+        case("not controlled, to Cuba: part 746", ops("9e25"), C::NotControlled)
+            .to("CU", G::LicenseRequired, None)
+            .by("embargo.part-746-comprehensive", "license_required"),
+        case("not controlled, to North Korea: part 746", ops("9e25"), C::NotControlled)
+            .to("KP", G::LicenseRequired, None)
+            .by("embargo.part-746-comprehensive", "license_required"),
+        case("not controlled, to Syria: part 746", ops("9e25"), C::NotControlled)
+            .to("SY", G::LicenseRequired, None)
+            .by("embargo.part-746-comprehensive", "license_required"),
+        case("not controlled, to Russia: part 746", ops("9e25"), C::NotControlled)
+            .to("RU", G::LicenseRequired, None)
+            .by("embargo.part-746-russia-belarus", "license_required"),
+        case(
+            "published weights to Iran: not subject to the EAR",
+            ops("5e26").replace("published = false", "published = true"),
+            C::Excluded,
+        )
+        .to("IR", G::Allowed, Some("NLR"))
+        .by("embargo.part-746-comprehensive", "not_applicable"),
+        // Issue 15.8: `denied` for D:5 is a policy choice; a licence granted still authorizes.
+        case("a licence granted for China authorizes", controlled(), C::Controlled)
+            .to("CN", G::Allowed, Some("license:L-china"))
+            .licensed()
+            .by("license.L-china", "covers"),
         case("before the rule took effect", controlled(), C::NotControlled)
             .to("CN", G::Allowed, Some("NLR"))
             .on("2025-01-12")
@@ -310,10 +354,12 @@ fn cases() -> Vec<Case> {
             .to("SG", G::LicenseRequired, None)
             .licensed()
             .by("license.L-brazil", "not_applicable"),
-        case("a licence cannot open a denied destination", controlled(), C::Controlled)
-            .to("CN", G::Denied, None)
+        // Issue 15.8 replaced "a licence cannot open a denied destination": it can, if granted
+        // for it; one that does not cover the destination leaves it denied.
+        case("a licence for elsewhere leaves a denied destination denied", controlled(), C::Controlled)
+            .to("MO", G::Denied, None)
             .licensed()
-            .by("license", "not_considered"),
+            .by("destination.d5-macau", "denied"),
         // A lab's stricter policy and a company-specific order.
         case("acme: an order naming the model denies regardless of threshold",
             ops("1e24").replace("frontier", "acme-research-7"), C::NotControlled)
@@ -415,8 +461,17 @@ fn decisions_name_the_policy_exactly_and_say_it_is_not_enforced() {
     assert_eq!(now.policy.digest, us.digest);
     assert_eq!(now.eccn.as_deref(), Some("4E091"));
     assert!(now.reasons[0].detail.contains("NOT ENFORCED"));
+    // Issue 15.7: before the compliance date the rule was in effect, compliance not yet
+    // required (and never enforced: non-enforcement was announced before it).
     let then = policy::classify(&us, &est, Date::parse("2025-03-01").unwrap());
-    assert!(then.policy.enforced);
+    assert!(!then.policy.enforced);
+    assert!(then.policy.in_effect && !then.policy.compliance_required);
+    assert_eq!(then.reasons[0].outcome, "compliance_not_yet_required");
+    assert!(
+        then.reasons[0]
+            .detail
+            .contains("compliance is not yet required")
+    );
     assert_eq!(then.decision, C::Controlled);
     let json = serde_json::to_value(&now).unwrap();
     for key in [
@@ -447,14 +502,14 @@ fn invalid_policies_are_refused_with_the_line() {
             "comparison = \"~\"",
         ),
         (
-            text.replace("until = 2026-02-03", "untill = 2026-02-03"),
+            text.replace("until = 2025-11-07", "untill = 2025-11-07"),
             "unknown field `untill`",
             "untill",
         ),
         (
             text.replace(
-                "destination_in = [\"d5\", \"macau\"]",
-                "destination_in = [\"d5\", \"macao\"]",
+                "destination_in = [\"d5\", \"macau\", \"hong-kong\"]",
+                "destination_in = [\"d5\", \"macao\", \"hong-kong\"]",
             ),
             "`macao` is neither a group",
             "[[destinations.rule]]\nid = \"d5-macau\"",

@@ -180,9 +180,12 @@ pub fn reasons(s: &mut String, reasons: &[Reason], style: Style) {
 }
 
 pub fn operations(c: &Classified) -> String {
-    match &c.training_operations {
-        Some(r) => policy::lineage::range(r),
-        None => "unknown (no training declared)".into(),
+    match (&c.training_operations, c.presumed_max_operations) {
+        (Some(r), _) => policy::lineage::range(r),
+        (None, Some(max)) => format!(
+            "not declared; at most {max:.3e} FLOP presumed for its own training (plausibility bound)"
+        ),
+        (None, None) => "unknown (no training declared)".into(),
     }
 }
 

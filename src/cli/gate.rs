@@ -251,6 +251,12 @@ pub fn human(path: &str, record: Option<&Path>, g: &GateDecision, style: Style) 
     }
     let _ = writeln!(s, "  {:<14} {}", "operations", operations(c));
     let _ = writeln!(s, "  {:<14} {}", "holder hq", g.holder_hq);
+    for c in &g.conditions {
+        let _ = writeln!(s, "  {:<14} {}", "conditions", style.warn(c));
+    }
+    if let Some(scope) = &g.scope {
+        let _ = writeln!(s, "  {:<14} {}", "scope", style.dim(scope));
+    }
     for d in &c.to_declare {
         let _ = writeln!(s, "  {:<14} {d}", "to declare");
     }

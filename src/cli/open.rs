@@ -132,6 +132,7 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
             model: None,
             training_operations: None,
             to_declare: vec![],
+            presumed_max_operations: None,
             reasons: vec![Reason::new(
                 "classification",
                 "as_sealed",

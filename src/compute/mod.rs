@@ -99,6 +99,13 @@ pub struct ThresholdAnswer {
     pub operations: f64,
     /// Tokens at which 6·N_active·D reaches the threshold.
     pub tokens_to_reach: f64,
+    /// The most operations one training token can cost this model: the estimator's high end
+    /// (6·N plus the attention term, or +10%) with N the larger of the tensor and config totals
+    /// and every expert counted as active. What a plausibility bound divides by.
+    pub max_operations_per_token: f64,
+    /// Fewest training tokens that could reach the threshold: `operations` ÷
+    /// `max_operations_per_token`.
+    pub min_tokens_to_reach: f64,
 }
 
 /// Why no estimate could be made.
@@ -236,9 +243,36 @@ pub fn estimate(input: &EstimateInput) -> Result<Estimate, EstimateError> {
                 .into(),
         );
     }
+    // Every expert active, the larger of the two counts: the most a token can cost.
+    let widest = parameters
+        .total
+        .max(parameters.from_config.as_ref().map_or(0, |c| c.total))
+        .max(parameters.from_tensors.as_ref().map_or(0, |c| c.total));
+    let per_token = ModelShape {
+        active: widest,
+        ..shape
+    };
+    let max_operations_per_token = methods::operation_counting(
+        &Stage {
+            name: "one token".into(),
+            kind: StageKind::Pretraining,
+            tokens: Some(1.0),
+            operations: None,
+            hardware: None,
+            sequence_length: None,
+            evidence: vec![],
+        },
+        1.0,
+        &per_token,
+    )
+    .result
+    .high
+    .max(f64::MIN_POSITIVE);
     let threshold = input.threshold.map(|t| ThresholdAnswer {
         operations: t,
         tokens_to_reach: t / (6.0 * active.max(1) as f64),
+        max_operations_per_token,
+        min_tokens_to_reach: t / max_operations_per_token,
     });
     Ok(Estimate {
         parameters,

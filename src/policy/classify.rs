@@ -29,6 +29,10 @@ pub struct Classified {
     pub training_operations: Option<Range>,
     /// Facts whose declaration would settle a `needs_review`.
     pub to_declare: Vec<String>,
+    /// With no training declared and a model too small to reach the threshold on any plausible
+    /// training set: the most operations its own training can have taken (the policy's
+    /// plausibility bound × the most a token can cost). `null` otherwise.
+    pub presumed_max_operations: Option<f64>,
     pub reasons: Vec<Reason>,
 }
 
@@ -52,37 +56,9 @@ fn e(v: f64) -> String {
 pub fn classify(policy: &Policy, est: &Estimate, as_of: Date) -> Classified {
     let d = &policy.data;
     let mut reasons = Vec::new();
-    let status = &d.status;
     let pref = policy.reference(as_of);
 
-    let status_detail = if !policy.in_effect(as_of) {
-        format!(
-            "on {as_of} the rule was not in effect (effective {})",
-            status.effective.map_or("—".into(), |x| x.to_string())
-        )
-    } else if pref.enforced {
-        format!("codified and enforced on {as_of}")
-    } else {
-        format!(
-            "codified but NOT ENFORCED since {}: the decision below follows the codified rule, which is still law",
-            status
-                .not_enforced_since
-                .map_or("—".into(), |x| x.to_string())
-        )
-    };
-    reasons.push(Reason::new(
-        "status",
-        if !pref.in_effect {
-            "not_in_effect"
-        } else if pref.enforced {
-            "enforced"
-        } else {
-            "codified_not_enforced"
-        },
-        status_detail,
-        &status.citation,
-        &status.confidence,
-    ));
+    reasons.push(super::rules::status::reason(policy, as_of));
 
     let counted = lineage::count(d, est);
     let mut to_declare = counted.to_declare.clone();
@@ -101,6 +77,7 @@ pub fn classify(policy: &Policy, est: &Estimate, as_of: Date) -> Classified {
             model: est.model.name.clone(),
             training_operations: counted.total,
             to_declare,
+            presumed_max_operations: None,
             reasons,
         };
 
@@ -141,6 +118,17 @@ pub fn classify(policy: &Policy, est: &Estimate, as_of: Date) -> Classified {
     reasons.extend(counted.reasons.clone());
 
     let Some(total) = counted.total else {
+        if let (Some(rule), Some(answer)) = (&d.plausibility, &est.threshold) {
+            let p = super::rules::plausibility::evaluate(rule, answer);
+            reasons.push(p.reason);
+            if p.presumed {
+                let mut c = finish(Classification::NotControlled, reasons, to_declare);
+                c.presumed_max_operations = Some(p.max_operations);
+                return c;
+            }
+            to_declare.extend(p.to_declare);
+            return finish(Classification::NeedsReview, reasons, to_declare);
+        }
         let hint = est
             .threshold
             .as_ref()
@@ -153,7 +141,7 @@ pub fn classify(policy: &Policy, est: &Estimate, as_of: Date) -> Classified {
                 )
             })
             .unwrap_or_default();
-        to_declare.push("training stages (tokens, operations or hardware time) in a training record, or --tokens".into());
+        to_declare.extend(super::rules::plausibility::one_line_declarations());
         reasons.push(Reason::new(
             "threshold",
             "unknown",
@@ -350,6 +338,10 @@ pub fn classify(policy: &Policy, est: &Estimate, as_of: Date) -> Classified {
     };
     if decision == Classification::NeedsReview && to_declare.is_empty() && position == "straddles" {
         to_declare.push("more precise training facts (operations, tokens or hardware time with utilization) to narrow the range".into());
+        to_declare.push(
+            "or, if the weights are published, `[model] published = true` in the training record"
+                .into(),
+        );
     }
     finish(decision, reasons, to_declare)
 }

@@ -233,6 +233,11 @@ pub struct DestinationRule {
     /// Whether a licence from the licences file can authorize what this rule does not allow
     /// (default: yes unless the decision is `denied`).
     pub licence_can_authorize: Option<bool>,
+    /// Conditions an `allowed` answer under this rule is subject to and that nobody verified:
+    /// reported with the answer (and sealed with it), or, per
+    /// `destinations.unverified_conditions`, a reason for review.
+    #[serde(default)]
+    pub conditions: Vec<String>,
     pub citation: String,
     pub confidence: String,
     pub note: Option<String>,
@@ -254,6 +259,10 @@ pub struct Destinations {
     pub default: GateOutcome,
     #[serde(default, rename = "rule")]
     pub rules: Vec<DestinationRule>,
+    /// What every `allowed` answer covers, said with it ("NLR under ECCN 4E091; sanctions …").
+    pub scope: Option<String>,
+    /// What to do with an `allowed` answer whose rule has unverified conditions.
+    pub unverified_conditions: UnverifiedConditions,
     pub citation: String,
     pub confidence: String,
     pub note: Option<String>,
@@ -285,6 +294,44 @@ impl Order {
     }
 }
 
+/// An evidentiary presumption a policy may carry (not a rule of the regulation): evaluated only
+/// when no training at all is declared. A model that would need more training tokens than
+/// `max_training_tokens` to reach the threshold is presumed not controlled.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plausibility {
+    pub max_training_tokens: f64,
+    pub citation: String,
+    pub confidence: String,
+    pub note: Option<String>,
+}
+
+/// A destination rule that applies whatever the classification (comprehensive embargoes of
+/// 15 CFR part 746): unpublished weights that are not controlled under the ECCN are still
+/// subject to the EAR there. Published weights are not subject to the EAR at all.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Embargo {
+    pub id: String,
+    /// Group ids or country codes.
+    pub destination_in: Vec<String>,
+    /// `license_required` or `denied`.
+    pub decision: GateOutcome,
+    pub citation: String,
+    pub confidence: String,
+    pub note: Option<String>,
+}
+
+/// What an `allowed` answer does when its rule carries conditions nobody has verified (AIA's
+/// § 740.27(a)(3) conditions): report them as obligations, or turn the answer into review.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiedConditions {
+    #[default]
+    Report,
+    NeedsReview,
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyData {
@@ -296,6 +343,8 @@ pub struct PolicyData {
     pub groups: Vec<Group>,
     pub destinations: Destinations,
     pub orders: Vec<Order>,
+    pub plausibility: Option<Plausibility>,
+    pub embargoes: Vec<Embargo>,
 }
 
 /// The file as written, with the position of each part for error messages.
@@ -313,6 +362,9 @@ struct Raw {
     destinations: Spanned<RawDestinations>,
     #[serde(default, rename = "order")]
     orders: Vec<Spanned<Order>>,
+    plausibility: Option<Spanned<Plausibility>>,
+    #[serde(default, rename = "embargo")]
+    embargoes: Vec<Spanned<Embargo>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -330,6 +382,9 @@ struct RawDestinations {
     default: GateOutcome,
     #[serde(default, rename = "rule")]
     rules: Vec<Spanned<DestinationRule>>,
+    scope: Option<String>,
+    #[serde(default)]
+    unverified_conditions: UnverifiedConditions,
     citation: String,
     confidence: String,
     note: Option<String>,
@@ -621,6 +676,45 @@ pub fn parse(origin: &str, text: &str) -> Result<PolicyData, PolicyError> {
         }
     }
 
+    if let Some(p) = &raw.plausibility {
+        let (span, p) = (at(p), p.get_ref());
+        v.cited(span.clone(), "plausibility", &p.citation, &p.confidence);
+        v.check(
+            span,
+            p.max_training_tokens.is_finite() && p.max_training_tokens > 0.0,
+            || {
+                format!(
+                    "plausibility.max_training_tokens: must be a positive number, found {}",
+                    p.max_training_tokens
+                )
+            },
+        );
+    }
+    let mut embargo_ids = HashSet::new();
+    for e in &raw.embargoes {
+        let span = at(e);
+        let e = e.get_ref();
+        let name = format!("embargo `{}`", e.id);
+        v.cited(span.clone(), &name, &e.citation, &e.confidence);
+        v.check(span.clone(), embargo_ids.insert(e.id.clone()), || {
+            format!("{name}: a second embargo has this id")
+        });
+        v.check(span.clone(), !e.destination_in.is_empty(), || {
+            format!("{name}: `destination_in` is empty")
+        });
+        for x in &e.destination_in {
+            v.reference(span.clone(), &name, x);
+        }
+        v.check(
+            span,
+            matches!(
+                e.decision,
+                GateOutcome::LicenseRequired | GateOutcome::Denied
+            ),
+            || format!("{name}: decision must be license_required or denied"),
+        );
+    }
+
     if let Some((span, message)) = v.errors.into_iter().next() {
         return Err(fail((span != (0..0)).then_some(span), message));
     }
@@ -637,12 +731,16 @@ pub fn parse(origin: &str, text: &str) -> Result<PolicyData, PolicyError> {
                 home: d.home,
                 default: d.default,
                 rules: d.rules.into_iter().map(Spanned::into_inner).collect(),
+                scope: d.scope,
+                unverified_conditions: d.unverified_conditions,
                 citation: d.citation,
                 confidence: d.confidence,
                 note: d.note,
             }
         },
         orders: raw.orders.into_iter().map(Spanned::into_inner).collect(),
+        plausibility: raw.plausibility.map(Spanned::into_inner),
+        embargoes: raw.embargoes.into_iter().map(Spanned::into_inner).collect(),
     })
 }
 

@@ -36,6 +36,12 @@ pub struct GateDecision {
     pub holder_hq: String,
     /// `NLR`, an exception (`AIA`), `license:<id>`, or `null`.
     pub authorization: Option<String>,
+    /// For `allowed`: what the answer covers, and what it does not (sanctions, end-user
+    /// controls), as the policy states it.
+    pub scope: Option<String>,
+    /// For `allowed`: conditions the authorization is subject to that weightguard has not
+    /// verified (AIA's § 740.27(a)(3)); obligations for the holder.
+    pub conditions: Vec<String>,
     pub classification: Classified,
     pub reasons: Vec<Reason>,
 }
@@ -48,11 +54,17 @@ pub struct GateError(pub String);
 struct Branch {
     outcome: GateOutcome,
     authorization: Option<String>,
+    conditions: Vec<String>,
     reasons: Vec<Reason>,
 }
 
 /// Whether `country` is in `refs` (group ids or country codes) on `date`.
-fn in_any(policy: &PolicyData, refs: &[String], country: &str, date: Date) -> Option<String> {
+pub(crate) fn in_any(
+    policy: &PolicyData,
+    refs: &[String],
+    country: &str,
+    date: Date,
+) -> Option<String> {
     refs.iter().find_map(|r| {
         if r == country {
             return Some(r.clone());
@@ -95,24 +107,7 @@ pub fn gate_classified(
         None => dest.clone(),
     };
     let mut reasons = Vec::new();
-    let status = &d.status;
-    reasons.push(Reason::new(
-        "status",
-        if classification.policy.enforced { "enforced" } else if classification.policy.in_effect { "codified_not_enforced" } else { "not_in_effect" },
-        if classification.policy.enforced {
-            format!("{} is codified and enforced on {as_of}", d.policy.id)
-        } else if classification.policy.in_effect {
-            format!(
-                "{} is codified but NOT ENFORCED on {as_of} (since {}): this gate applies the codified rule anyway",
-                d.policy.id,
-                status.not_enforced_since.map_or("—".into(), |x| x.to_string())
-            )
-        } else {
-            format!("{} was not in effect on {as_of}", d.policy.id)
-        },
-        &status.citation,
-        &status.confidence,
-    ));
+    reasons.push(super::rules::status::reason(policy, as_of));
     reasons.push(Reason::new(
         "holder.headquarters",
         if transfer.holder_hq.is_some() { "declared" } else { "defaulted" },
@@ -208,8 +203,14 @@ pub fn gate_classified(
         }
     }
 
+    // Published weights are not subject to the EAR (a declared fact).
+    let published = classification
+        .reasons
+        .iter()
+        .any(|r| r.rule == "exclusion.published" && r.outcome == "applies");
     let branch = |controlled: bool| -> Branch {
         let mut reasons = Vec::new();
+        let mut conditions = Vec::new();
         let (mut outcome, mut authorization, mut licensable);
         if !controlled {
             outcome = GateOutcome::Allowed;
@@ -250,6 +251,9 @@ pub fn gate_classified(
                     outcome = r.decision;
                     authorization = r.authorization.clone();
                     licensable = r.licence_can_authorize();
+                    if outcome == GateOutcome::Allowed {
+                        conditions = r.conditions.clone();
+                    }
                     let mut detail = format!("{dest} ({})", countries::name(&dest).unwrap_or("?"));
                     if let Some(g) = in_any(d, &r.destination_in, &dest, as_of) {
                         detail.push_str(&format!(" is in `{g}` on {as_of}"));
@@ -282,6 +286,17 @@ pub fn gate_classified(
                         &r.citation,
                         &r.confidence,
                     ));
+                    if outcome == GateOutcome::Allowed
+                        && let Some((o, why)) =
+                            super::rules::conditions::evaluate(d, &r.id, &r.conditions)
+                    {
+                        reasons.push(why);
+                        if o != GateOutcome::Allowed {
+                            outcome = o;
+                            authorization = None;
+                            conditions.clear();
+                        }
+                    }
                 }
                 None => {
                     outcome = d.destinations.default;
@@ -305,6 +320,17 @@ pub fn gate_classified(
                 }
             }
         }
+        // Comprehensive embargoes apply whatever the classification.
+        if !home && let Some((o, why)) = super::rules::embargo::evaluate(d, &dest, as_of, published)
+        {
+            reasons.push(why);
+            if o > outcome {
+                outcome = o;
+                authorization = None;
+                conditions.clear();
+                licensable = o != GateOutcome::Denied;
+            }
+        }
         reasons.extend(order_reasons.iter().cloned());
         if let Some((o, _)) = &order_outcome
             && *o > outcome
@@ -317,11 +343,13 @@ pub fn gate_classified(
             outcome = GateOutcome::NeedsReview;
             authorization = None;
         }
-        if matches!(
+        // A licence granted can authorize what needs one, and what this policy denies where its
+        // rule lets a licence authorize (D:5: the rule's "presumption of denial" is not a ban).
+        let licence_may_help = matches!(
             outcome,
             GateOutcome::LicenseRequired | GateOutcome::NeedsReview
-        ) && !unknown_name
-        {
+        ) || (outcome == GateOutcome::Denied && licensable);
+        if licence_may_help && !unknown_name {
             for l in transfer.licences {
                 let fit = l.fit(&dest, &hq, &model_ids, as_of);
                 let cite = format!("licence {} (holder's licences file, a declared fact)", l.id);
@@ -329,6 +357,7 @@ pub fn gate_classified(
                     Fit::Covers if licensable => {
                         outcome = GateOutcome::Allowed;
                         authorization = Some(format!("license:{}", l.id));
+                        conditions.clear();
                         reasons.push(Reason::new(format!("license.{}", l.id), "covers",
                             format!("covers {dest} and this model, valid through {}", l.expires), cite, "S"));
                         break;
@@ -351,9 +380,13 @@ pub fn gate_classified(
         } else if outcome == GateOutcome::Denied && !transfer.licences.is_empty() {
             reasons.push(Reason::new("license", "not_considered", "the destination is denied under this policy: no licence in the licences file is considered", &d.destinations.citation, &d.destinations.confidence));
         }
+        if outcome != GateOutcome::Allowed {
+            conditions.clear();
+        }
         Branch {
             outcome,
             authorization,
+            conditions,
             reasons,
         }
     };
@@ -386,17 +419,23 @@ pub fn gate_classified(
                 Branch {
                     outcome: GateOutcome::NeedsReview,
                     authorization: None,
+                    conditions: vec![],
                     reasons,
                 }
             }
         }
     };
     reasons.extend(chosen.reasons);
+    let scope = (chosen.outcome == GateOutcome::Allowed)
+        .then(|| d.destinations.scope.clone())
+        .flatten();
     Ok(GateDecision {
         decision: chosen.outcome,
         destination: dest,
         holder_hq: hq,
         authorization: chosen.authorization,
+        scope,
+        conditions: chosen.conditions,
         classification,
         reasons,
     })

@@ -20,6 +20,7 @@ pub mod format;
 pub mod gate;
 pub mod licences;
 pub mod lineage;
+pub mod rules;
 
 pub use classify::{Classified, classify};
 pub use date::Date;
@@ -78,10 +79,18 @@ impl Policy {
         s.codified && s.effective.is_none_or(|e| date >= e)
     }
 
-    /// Whether the rule is enforced on `date`.
+    /// Whether compliance is required on `date` (in effect and past the compliance date).
+    pub fn compliance_required(&self, date: Date) -> bool {
+        let s = &self.data.status;
+        self.in_effect(date) && s.compliance.is_none_or(|c| date >= c)
+    }
+
+    /// Whether the rule is enforced on `date`: compliance is required, and it was not announced
+    /// unenforced before then.
     pub fn enforced(&self, date: Date) -> bool {
         let s = &self.data.status;
-        self.in_effect(date) && (s.enforced || s.not_enforced_since.is_some_and(|n| date < n))
+        self.compliance_required(date)
+            && (s.enforced || s.not_enforced_since.is_some_and(|n| date < n))
     }
 
     /// The policy's identity as it appears in every decision.
@@ -93,6 +102,7 @@ impl Policy {
             digest: self.digest.clone(),
             codified: d.status.codified,
             in_effect: self.in_effect(date),
+            compliance_required: self.compliance_required(date),
             enforced: self.enforced(date),
             not_enforced_since: d.status.not_enforced_since,
         }
@@ -107,6 +117,8 @@ pub struct PolicyRef {
     pub digest: String,
     pub codified: bool,
     pub in_effect: bool,
+    /// Whether compliance is required on the evaluation date (past the compliance date).
+    pub compliance_required: bool,
     /// Whether the rule is enforced on the evaluation date.
     pub enforced: bool,
     pub not_enforced_since: Option<Date>,
@@ -133,7 +145,11 @@ mod tests {
         let p = Policy::builtin(DEFAULT_POLICY).unwrap().unwrap();
         let d = |s| Date::parse(s).unwrap();
         assert!(!p.in_effect(d("2025-01-12")));
-        assert!(p.enforced(d("2025-05-12")));
+        // In effect from 2025-01-13, compliance from 2025-05-15, unenforced from 2025-05-13: it
+        // was never enforced.
+        assert!(p.in_effect(d("2025-05-12")));
+        assert!(!p.compliance_required(d("2025-05-12")));
+        assert!(!p.enforced(d("2025-05-12")));
         assert!(!p.enforced(d("2025-05-13")));
         assert!(p.in_effect(d("2026-07-23")));
     }
