@@ -304,6 +304,13 @@ fn write_envelope<T>(
         recipients: stanzas.len(),
         recipients_blake3: claims::recipients_digest(&stanzas),
     };
+    // Every claim string is printed by `verify` and `open`: only printable text is signed, so a
+    // library caller cannot seal what the CLI refuses.
+    claims
+        .check_printable()
+        .map_err(|what| EnvelopeError::Keys {
+            what: format!("claims: {what}"),
+        })?;
     let claims_stanza = claims::to_stanza(&claims, key);
     let claims_digest = blake3::hash(&claims_stanza.body[..claims_stanza.body.len() - 64])
         .to_hex()
