@@ -328,3 +328,52 @@ save(PairsDict([("fc.weight", contiguous(s[0], (3, 4))), ("fc.bias", contiguous(
     assert_eq!(r["parameters"]["total"], 16, "{r}");
     assert_eq!(r["safe"], true, "{r}");
 }
+
+/// Issue 14 item 8: a training checkpoint's optimizer state is reported apart and an EMA copy
+/// of the weights is counted once (Adam moments were counted as parameters: 3x too many).
+#[test]
+fn optimizer_state_and_ema_copies_are_not_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.pt");
+    torch_like(
+        r#"
+def t(key, size):
+    n = 1
+    for d in size: n *= d
+    return contiguous(Storage(key, "FloatStorage", n), size)
+model = {"fc.weight": t(0, (4, 8)), "fc.bias": t(1, (4,))}
+ema = {"fc.weight": t(2, (4, 8)), "fc.bias": t(3, (4,))}
+opt = {"state": {0: {"step": t(4, ()), "exp_avg": t(5, (4, 8)), "exp_avg_sq": t(6, (4, 8))},
+                 1: {"step": t(7, ()), "exp_avg": t(8, (4,)), "exp_avg_sq": t(9, (4,))}},
+       "param_groups": [{"lr": 0.1, "params": [0, 1]}]}
+save({"model": model, "optimizer": opt, "model_ema": ema, "epoch": 3}, sys.argv[1])
+"#,
+        &path,
+    );
+    let r = inspect_json(&path);
+    assert_eq!(r["parameters"]["total"], 36, "{r}");
+    assert_eq!(r["optimizer_state"]["tensors"], 6, "{r}");
+    assert_eq!(r["optimizer_state"]["elements"], 2 + 2 * 36, "{r}");
+    assert_eq!(r["ema_copies"]["elements"], 36, "{r}");
+}
+
+/// Issue 14 item 9: an int8 `weight` beside its `SCB` scales (bitsandbytes LLM.int8) is a
+/// quantized learned parameter, one per element.
+#[test]
+fn int8_weights_with_scb_are_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("int8.bin");
+    torch_like(
+        r#"
+sd = {"q.weight": contiguous(Storage(0, "CharStorage", 32), (4, 8)),
+      "q.SCB": contiguous(Storage(1, "FloatStorage", 4), (4,)),
+      "q.bias": contiguous(Storage(2, "HalfStorage", 4), (4,))}
+save(sd, sys.argv[1])
+"#,
+        &path,
+    );
+    let r = inspect_json(&path);
+    assert_eq!(r["parameters"]["total"], 36, "{r}");
+    assert_eq!(r["packed_weights"]["tensors"], 0, "{r}");
+    assert_eq!(r["quantization_aux"]["elements"], 4, "{r}");
+}

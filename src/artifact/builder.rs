@@ -332,6 +332,13 @@ impl<'t> Builder<'t> {
                 region: base + t.region,
             });
         }
+        let first = self.tensors.len() - tensor_count;
+        let notes = role::refine(&mut self.tensors[first..]);
+        self.warnings.extend(
+            notes
+                .into_iter()
+                .map(|n| format!("{}: {n}", path.display())),
+        );
         self.findings.extend(p.findings);
         self.warnings.extend(p.warnings);
         self.warnings.extend(p.incomplete.iter().cloned());

@@ -1,10 +1,11 @@
 //! The inspection report: what `inspect` shows, as a plain serialisable value.
 //!
 //! Wire format (`weightguard inspect --json`, one object per artifact per line), a contract:
-//! `format` (safetensors | gguf | pytorch | pytorch_legacy | pickle), `layout`, `path`,
+//! `format` (safetensors | gguf | pytorch | pytorch_legacy | pickle | container), `layout`, `path`,
 //! `files[]` {path, format, size, header_bytes, data_bytes, tensor_count},
 //! `tensor_count`, `data_bytes`, `parameters` {total, active, by_dtype}, `packed_weights`,
-//! `quantization_aux`, `buffers`, `tied` (each {tensors, elements, bytes}), `elements`, `architecture`
+//! `quantization_aux`, `buffers`, `tied`, `optimizer_state`, `ema_copies` (each {tensors, elements,
+//! bytes}), `elements`, `architecture`
 //! (from config.json or a GGUF's metadata, or null), `index` (declared totals, or null),
 //! `warnings[]`, `bytes_read`, `safe` (false when a pickle would import or call anything beyond
 //! what a state dict needs), `security_findings[]` {file, member, offset, opcode, global,
@@ -32,6 +33,10 @@ pub struct InspectReport {
     pub buffers: RoleCount,
     /// Tensors that are second names for another tensor's bytes (tied weights).
     pub tied: RoleCount,
+    /// Optimizer and scheduler state of a training checkpoint (not parameters).
+    pub optimizer_state: RoleCount,
+    /// EMA copies of the model's weights (counted once, under the model's names).
+    pub ema_copies: RoleCount,
     /// Elements of every tensor, whatever its role.
     pub elements: u64,
     pub architecture: Option<ModelConfig>,
@@ -99,6 +104,8 @@ impl Artifact {
             quantization_aux: counts.quantization_aux,
             buffers: counts.buffers,
             tied: counts.tied,
+            optimizer_state: counts.optimizer_state,
+            ema_copies: counts.ema_copies,
             elements: self.elements(),
             architecture: self.config.clone(),
             index: self.index.as_ref().map(|i| IndexReport {

@@ -29,6 +29,10 @@ pub struct ParameterCounts {
     pub buffers: RoleCount,
     /// Second names of tied tensors (the bytes are counted under the first name).
     pub tied: RoleCount,
+    /// Optimizer and scheduler state of a training checkpoint (not parameters).
+    pub optimizer_state: RoleCount,
+    /// EMA copies of the model's weights (counted once, under the model's names).
+    pub ema_copies: RoleCount,
 }
 
 impl RoleCount {
@@ -58,6 +62,8 @@ impl Artifact {
                 TensorRole::QuantizationAux => c.quantization_aux.add(t.elements, t.len),
                 TensorRole::Buffer => c.buffers.add(t.elements, t.len),
                 TensorRole::Tied => c.tied.add(t.elements, t.len),
+                TensorRole::OptimizerState => c.optimizer_state.add(t.elements, t.len),
+                TensorRole::EmaCopy => c.ema_copies.add(t.elements, t.len),
             }
         }
         c

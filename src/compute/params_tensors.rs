@@ -53,7 +53,11 @@ pub fn count(artifact: &Artifact) -> TensorCount {
                 packed_logical = packed_logical.saturating_add(logical);
                 logical
             }
-            TensorRole::QuantizationAux | TensorRole::Buffer | TensorRole::Tied => continue,
+            TensorRole::QuantizationAux
+            | TensorRole::Buffer
+            | TensorRole::Tied
+            | TensorRole::OptimizerState
+            | TensorRole::EmaCopy => continue,
         };
         total = total.saturating_add(n);
         match expert_slot(&t.name) {
