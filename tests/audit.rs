@@ -410,10 +410,12 @@ fn shards_resume_merge_and_formats() {
     );
     let first = jsonl(&stdout(&out));
     let lines = std::fs::read_to_string(&state).unwrap();
-    // One line per unit: 13 artifacts and junk/notes.txt, a unit that holds none.
-    assert_eq!(lines.lines().count(), 14);
-    // Keep the first two units and a torn third line, as if the audit had been killed.
-    let kept: Vec<&str> = lines.lines().take(2).collect();
+    // The header, then one line per unit: 13 artifacts and junk/notes.txt, a unit that holds
+    // none.
+    assert_eq!(lines.lines().count(), 15);
+    assert!(lines.starts_with("{\"weightguard_audit_state\":1,"));
+    // Keep the header, the first two units and a torn third line, as if the audit had been killed.
+    let kept: Vec<&str> = lines.lines().take(3).collect();
     std::fs::write(&state, format!("{}\n{{\"root\":", kept.join("\n"))).unwrap();
     let out = audit(
         r,
