@@ -62,6 +62,13 @@ fn quantized_tensors_are_counted_by_their_dimensions() {
         .sum();
     let bytes: u64 = expected.iter().map(|t| t["bytes"].as_u64().unwrap()).sum();
     assert_eq!(r["parameters"]["total"], params);
+    // Issue 14 item 11: the fused experts (4 experts, 2 used) count half as active.
+    let experts: u64 = expected
+        .iter()
+        .filter(|t| t["name"].as_str().unwrap().contains("_exps"))
+        .map(|t| t["elements"].as_u64().unwrap())
+        .sum();
+    assert_eq!(r["parameters"]["active"], params - experts / 2, "{r}");
     assert_eq!(r["data_bytes"], bytes);
     assert_eq!(r["warnings"], serde_json::json!([]));
     for (ty, n) in [

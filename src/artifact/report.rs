@@ -60,7 +60,9 @@ pub struct FileReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ParametersReport {
     pub total: u64,
-    /// Parameters used per token; `null` until the estimator works it out.
+    /// Parameters used per token in a mixture of experts (the routed experts' share scaled by
+    /// experts per token over experts), counted as `estimate` does; `null` for a dense model
+    /// (every parameter is active) or when the expert counts are unknown.
     pub active: Option<u64>,
     pub by_dtype: BTreeMap<String, u64>,
 }
@@ -97,7 +99,14 @@ impl Artifact {
             data_bytes: self.data_bytes(),
             parameters: ParametersReport {
                 total: counts.total,
-                active: None,
+                // Mixture of experts: the routed experts' share scaled by experts per token
+                // over experts (from the GGUF metadata or config.json), as `estimate` counts it.
+                active: {
+                    let t = crate::compute::params_tensors::count(self);
+                    (t.routed_expert_parameters > 0)
+                        .then_some(t.active)
+                        .flatten()
+                },
                 by_dtype: counts.by_dtype,
             },
             packed_weights: counts.packed,

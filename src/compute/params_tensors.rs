@@ -124,6 +124,14 @@ enum ExpertSlot {
 /// (one tensor per expert) or by a projection name (fused experts).
 fn expert_slot(name: &str) -> Option<ExpertSlot> {
     let parts: Vec<&str> = name.split('.').collect();
+    // GGUF fuses a layer's experts into one tensor per projection: `blk.N.ffn_gate_exps`,
+    // `ffn_up_exps`, `ffn_down_exps`, `ffn_gate_up_exps` (shared experts are `_shexp`).
+    if parts
+        .iter()
+        .any(|p| p.starts_with("ffn_") && p.ends_with("_exps"))
+    {
+        return Some(ExpertSlot::Fused);
+    }
     let at = parts.iter().position(|p| *p == "experts")?;
     let next = parts.get(at + 1)?;
     match next.parse::<u64>() {
@@ -164,6 +172,11 @@ mod tests {
             Some(ExpertSlot::Fused)
         ));
         assert!(expert_slot("model.layers.3.mlp.shared_experts.up_proj.weight").is_none());
+        assert!(matches!(
+            expert_slot("blk.0.ffn_gate_exps.weight"),
+            Some(ExpertSlot::Fused)
+        ));
+        assert!(expert_slot("blk.0.ffn_up_shexp.weight").is_none());
         assert!(expert_slot("model.layers.3.mlp.shared_expert.up_proj.weight").is_none());
         assert!(expert_slot("model.layers.3.mlp.gate.weight").is_none());
         assert!(expert_slot("model.layers.3.mlp.experts").is_none());
