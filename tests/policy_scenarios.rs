@@ -248,14 +248,16 @@ fn cases() -> Vec<Case> {
         .to("IN", G::LicenseRequired, None)
         .by("counting.synthetic_data", "counted"),
         case(
-            "several generators pass: only the most used adds its training",
+            // Issue 15.6a changed this row: "only the most used adds its training" is one reading
+            // of an ambiguous text; the policy now takes the reading that adds more (b, largest).
+            "several generators pass: the largest adds its training (the larger reading)",
             format!(
                 "{}[[synthetic_data]]\ngenerator = \"a\"\nshare_of_operations = 0.3\ngenerator_published = false\ngeneration_operations = 1e23\ntraining_operations = 3e25\n[[synthetic_data]]\ngenerator = \"b\"\nshare_of_operations = 0.2\ngenerator_published = false\ngeneration_operations = 1e23\ntraining_operations = 9e25\n",
                 ops("2e25")
             ),
-            C::NotControlled,
+            C::Controlled,
         )
-        .to("CN", G::Allowed, Some("NLR"))
+        .to("CN", G::Denied, None)
         .by("counting.synthetic_data", "not_counted"),
         case(
             "a generator that is also the base is never counted twice",
@@ -300,6 +302,31 @@ fn cases() -> Vec<Case> {
             .to("KH", G::LicenseRequired, None)
             .on("2025-11-07")
             .by("destination.default", "license_required"),
+        // Issue 15.6a: two unpublished generators pass; the one used most is small, the other
+        // large. "The data-generation model using the most training operations" is ambiguous:
+        // the reading that adds more (the large one) is taken, and it reaches the threshold.
+        case(
+            "several generators: the larger reading is counted",
+            format!(
+                "{}[[synthetic_data]]\ngenerator = \"small-teacher\"\nshare_of_operations = 0.30\ngenerator_published = false\ngeneration_operations = 0\ntraining_operations = 1e25\n[[synthetic_data]]\ngenerator = \"big-teacher\"\nshare_of_operations = 0.15\ngenerator_published = false\ngeneration_operations = 0\ntraining_operations = 5e25\n",
+                ops("6e25")
+            ),
+            C::Controlled,
+        )
+        .to("CN", G::Denied, None)
+        .by("counting.synthetic_data", "not_counted"),
+        // Issue 15.6b: 8% on a generator's published data and 5% on its unpublished data is 5%,
+        // under the 10% test: nothing is added (it used to be summed to 13%).
+        case(
+            "published data of a generator is not summed with its unpublished data",
+            format!(
+                "{}[[synthetic_data]]\ngenerator = \"teacher\"\nshare_of_operations = 0.08\ndata_published = true\ngenerator_published = false\ngeneration_operations = 1e24\ntraining_operations = 5e25\n[[synthetic_data]]\ngenerator = \"teacher\"\nshare_of_operations = 0.05\ngenerator_published = false\ngeneration_operations = 1e24\ntraining_operations = 5e25\n",
+                ops("8e25")
+            ),
+            C::NotControlled,
+        )
+        .to("CN", G::Allowed, Some("NLR"))
+        .by("counting.synthetic_data", "not_counted"),
         // Issue 15.3: Hong Kong is China under the EAR.
         case("Hong Kong is treated as China", controlled(), C::Controlled)
             .to("HK", G::Denied, None)
@@ -530,4 +557,27 @@ fn invalid_policies_are_refused_with_the_line() {
             "{e}"
         );
     }
+}
+
+/// Issue 15.11: a distillation stage without the teacher declared gets a reason pointing to the
+/// synthetic-data note, and asks for the teacher.
+#[test]
+fn a_distillation_without_its_teacher_asks_for_it() {
+    let us = Policy::builtin(policy::DEFAULT_POLICY).unwrap().unwrap();
+    let est = estimate(
+        "[model]\nname = \"student\"\npublished = false\n[[stage]]\nname = \"distill\"\nkind = \"distillation\"\noperations = 1e24\n",
+    );
+    let c = policy::classify(&us, &est, Date::parse("2026-07-23").unwrap());
+    let r = c
+        .reasons
+        .iter()
+        .find(|r| r.rule == "counting.distillation")
+        .expect("a distillation reason");
+    assert_eq!(r.outcome, "teacher_not_declared");
+    assert!(r.detail.contains("Technical Note 3"), "{}", r.detail);
+    assert!(
+        c.to_declare.iter().any(|d| d.contains("teacher")),
+        "{:?}",
+        c.to_declare
+    );
 }

@@ -134,6 +134,20 @@ pub struct StageKindRule {
     pub note: Option<String>,
 }
 
+/// Which passing generators' training operations count (see [`SyntheticDataRule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeneratorsTraining {
+    /// Every passing generator with unpublished weights (stricter than the text).
+    All,
+    /// The generator whose data took the largest share of training.
+    MostUsed,
+    /// The generator whose own training used the most operations.
+    Largest,
+    /// Both readings, and the one that adds more (the conservative reading of an ambiguity).
+    LargerOfReadings,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyntheticDataRule {
@@ -141,8 +155,10 @@ pub struct SyntheticDataRule {
     pub share_above: f64,
     pub add_generation_operations: bool,
     pub add_generator_training_if_unpublished: bool,
-    /// When several generators pass, add training operations only for the most used.
-    pub generator_training_only_most_used: bool,
+    /// When several generators pass, whose training operations are added: the text says "the
+    /// data-generation model using the most training operations", ambiguous between the one
+    /// used most and the largest [U].
+    pub generators_training: GeneratorsTraining,
     pub citation: String,
     pub confidence: String,
     pub note: Option<String>,

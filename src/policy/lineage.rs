@@ -9,6 +9,7 @@
 //! model counted above adds nothing more, and entries naming one generator are one generator.
 
 use super::decision::Reason;
+use super::format::GeneratorsTraining;
 use super::format::PolicyData;
 use crate::compute::Estimate;
 use crate::compute::methods::Range;
@@ -105,6 +106,32 @@ pub fn count(policy: &PolicyData, est: &Estimate) -> Counted {
         }
     }
 
+    // Distillation trains on a teacher's outputs: the synthetic-data case of the technical
+    // notes. Without the teacher declared, what its data adds cannot be counted.
+    if est.components.synthetic_data.is_empty()
+        && let Some(st) = est
+            .components
+            .stages
+            .iter()
+            .find(|st| st.kind == crate::compute::record::StageKind::Distillation)
+        && let Some(sd) = &c.synthetic_data
+    {
+        reasons.push(Reason::new(
+            "counting.distillation",
+            "teacher_not_declared",
+            format!(
+                "stage `{}` is a distillation, but no [[synthetic_data]] names its teacher: training on a teacher's outputs is the synthetic-data case of ECCN 4E091 Technical Note 3 (over 10% of the operations: the generation operations, and an unpublished teacher's training, count); declare the teacher",
+                st.name
+            ),
+            &sd.citation,
+            &sd.confidence,
+        ));
+        to_declare.push(format!(
+            "the teacher of distillation stage `{}` as [[synthetic_data]] (generator, share_of_operations, generator_published, generation_operations, training_operations)",
+            st.name
+        ));
+    }
+
     let mut base_added: Option<Range> = None;
     let mut base_counted_name: Option<&str> = None;
     if let Some(b) = &est.components.base_model {
@@ -197,13 +224,19 @@ fn synthetic(
     let Some(rule) = &policy.counting.synthetic_data else {
         return None;
     };
-    // Checkpoints and fine-tunes of one generator count as one: entries with one name merge.
+    // Checkpoints and fine-tunes of one generator count as one: its entries merge. Only its
+    // unpublished data counts toward the share and the generation operations, so entries whose
+    // data was published are reported on their own and never summed in.
     let mut merged: Vec<SyntheticData> = Vec::new();
+    let mut published_data: Vec<&SyntheticData> = Vec::new();
     for g in declared {
+        if g.data_published {
+            published_data.push(g);
+            continue;
+        }
         match merged.iter_mut().find(|m| m.generator == g.generator) {
             Some(m) => {
                 m.share_of_operations += g.share_of_operations;
-                m.data_published &= g.data_published;
                 m.generator_published &= g.generator_published;
                 m.generation_operations = match (m.generation_operations, g.generation_operations) {
                     (Some(a), Some(b)) => Some(a + b),
@@ -228,19 +261,19 @@ fn synthetic(
     };
     let mut added = Range::zero();
     let mut passing = Vec::new();
+    for g in published_data {
+        reasons.push(cite(
+            "not_counted",
+            format!(
+                "generator `{}`: {:.1}% of training operations on data declared published: not counted toward the share or the generation operations",
+                g.generator,
+                g.share_of_operations * 100.0
+            ),
+        ));
+    }
     for g in &merged {
         let pct = g.share_of_operations * 100.0;
         let limit = rule.share_above * 100.0;
-        if g.data_published {
-            reasons.push(cite(
-                "not_counted",
-                format!(
-                    "generator `{}`: its data is declared published",
-                    g.generator
-                ),
-            ));
-            continue;
-        }
         if g.share_of_operations <= rule.share_above {
             reasons.push(cite(
                 "not_counted",
@@ -278,21 +311,50 @@ fn synthetic(
             .copied()
             .filter(|g| !g.generator_published)
             .collect();
-        // The most used first; on a tie, the larger (or undeclared) training count: conservative.
-        candidates.sort_by(|a, b| {
-            b.share_of_operations
-                .total_cmp(&a.share_of_operations)
-                .then(
-                    b.training_operations
-                        .unwrap_or(f64::INFINITY)
-                        .total_cmp(&a.training_operations.unwrap_or(f64::INFINITY)),
-                )
+        let training = |g: &SyntheticData| g.training_operations.unwrap_or(f64::INFINITY);
+        // The generator used most (on a tie, the larger training); the largest (on a tie, the
+        // most used).
+        let most_used = candidates.iter().copied().max_by(|a, b| {
+            a.share_of_operations
+                .total_cmp(&b.share_of_operations)
+                .then(training(a).total_cmp(&training(b)))
         });
-        if rule.generator_training_only_most_used {
-            for g in candidates.iter().skip(1) {
-                reasons.push(cite("not_counted", format!("generator `{}`: training operations not added, `{}` was used more (only the most used generator's training counts)", g.generator, candidates[0].generator)));
+        let largest = candidates.iter().copied().max_by(|a, b| {
+            training(a)
+                .total_cmp(&training(b))
+                .then(a.share_of_operations.total_cmp(&b.share_of_operations))
+        });
+        let chosen: Option<&SyntheticData> = match rule.generators_training {
+            GeneratorsTraining::All => None,
+            GeneratorsTraining::MostUsed => most_used,
+            GeneratorsTraining::Largest => largest,
+            // The larger of the two readings' additions is the largest generator's.
+            GeneratorsTraining::LargerOfReadings => largest,
+        };
+        if let Some(one) = chosen
+            && candidates.len() > 1
+        {
+            let why = match rule.generators_training {
+                GeneratorsTraining::MostUsed => "only the generator used most counts".to_owned(),
+                GeneratorsTraining::Largest => {
+                    "only the generator with the most training operations counts".to_owned()
+                }
+                _ => format!(
+                    "the text's 'data-generation model using the most training operations' is ambiguous: read as the generator used most it is `{}`, as the largest it is `{}`; the reading that adds more is taken",
+                    most_used.map_or("?", |g| g.generator.as_str()),
+                    largest.map_or("?", |g| g.generator.as_str())
+                ),
+            };
+            for g in candidates.iter().filter(|g| g.generator != one.generator) {
+                reasons.push(cite(
+                    "not_counted",
+                    format!(
+                        "generator `{}`: training operations not added, `{}` is counted instead ({why})",
+                        g.generator, one.generator
+                    ),
+                ));
             }
-            candidates.truncate(1);
+            candidates.retain(|g| g.generator == one.generator);
         }
         for g in candidates {
             if Some(g.generator.as_str()) == base_counted {
