@@ -15,6 +15,7 @@ pub mod ggml_type;
 pub mod gguf;
 pub mod gguf_arch;
 pub mod limits;
+pub mod model_card;
 mod parsed;
 pub mod pytorch;
 pub mod read;
