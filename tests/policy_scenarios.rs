@@ -327,6 +327,41 @@ fn cases() -> Vec<Case> {
         )
         .to("CN", G::Allowed, Some("NLR"))
         .by("counting.synthetic_data", "not_counted"),
+        // Issue 15.9: the 2026-06-12 order binds Anthropic's two named models, for any foreign
+        // person (in the US too), whatever the threshold, while in force.
+        case(
+            "an order naming the model applies below the threshold",
+            ops("1e24").replace("frontier", "Claude Mythos 5"),
+            C::NotControlled,
+        )
+        .to("DE", G::LicenseRequired, None)
+        .on("2026-06-20")
+        .by("order.is-informed-2026-06-12", "applies"),
+        case(
+            "the order reaches a foreign-headquartered holder in the US",
+            ops("1e24").replace("frontier", "Claude Fable 5"),
+            C::NotControlled,
+        )
+        .to("US", G::LicenseRequired, None)
+        .hq("FR")
+        .on("2026-06-20")
+        .by("order.is-informed-2026-06-12", "applies"),
+        case(
+            "an unnamed model is not held for review by a developer's order",
+            controlled().replace("name = \"frontier\"\n", ""),
+            C::Controlled,
+        )
+        .to("DE", G::Allowed, Some("AIA"))
+        .on("2026-06-20")
+        .by("order.is-informed-2026-06-12", "not_applicable"),
+        case(
+            "the order is lifted",
+            ops("1e24").replace("frontier", "Claude Mythos 5"),
+            C::NotControlled,
+        )
+        .to("DE", G::Allowed, Some("NLR"))
+        .on("2026-07-02")
+        .by("order.is-informed-2026-06-12", "not_in_force"),
         // Issue 15.3: Hong Kong is China under the EAR.
         case("Hong Kong is treated as China", controlled(), C::Controlled)
             .to("HK", G::Denied, None)

@@ -292,6 +292,13 @@ pub struct Order {
     pub title: String,
     /// Model names, as declared in the training record's `[model] name`.
     pub models: Vec<String>,
+    /// The developer the order was sent to: it binds that developer's named models only, so a
+    /// model whose name is not declared is not held for review because of it.
+    pub developer: Option<String>,
+    /// The order reaches foreign persons in the policy's own country too (a release to a
+    /// holder headquartered abroad there is in scope).
+    #[serde(default)]
+    pub foreign_persons_at_home: bool,
     /// Group ids or country codes; empty: every destination outside the United States.
     #[serde(default)]
     pub destinations: Vec<String>,

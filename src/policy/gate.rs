@@ -160,11 +160,26 @@ pub fn gate_classified(
         }
         let named = o.models.iter().any(|m| model_ids.contains(m));
         let in_scope = if o.destinations.is_empty() {
-            !home
+            !home || (o.foreign_persons_at_home && hq != dest)
         } else {
             in_any(d, &o.destinations, &dest, as_of).is_some()
         };
-        if model_ids.is_empty() {
+        if model_ids.is_empty()
+            && let Some(dev) = &o.developer
+        {
+            // An order binds its developer's named models: an unnamed model is not held for it.
+            order_reasons.push(Reason::new(
+                format!("order.{}", o.id),
+                "not_applicable",
+                format!(
+                    "{}: binds {dev}'s models {}; this model's name is not declared: if it is one of them, declare [model] name in the training record",
+                    o.title,
+                    o.models.join(", ")
+                ),
+                &o.citation,
+                &o.confidence,
+            ));
+        } else if model_ids.is_empty() {
             unknown_name = true;
             order_reasons.push(Reason::new(format!("order.{}", o.id), "unknown_model",
                 format!("{}: in force and names models, but this model's name is not declared ([model] name in the training record), so the order cannot be ruled out", o.title),
