@@ -377,3 +377,23 @@ save(sd, sys.argv[1])
     assert_eq!(r["packed_weights"]["tensors"], 0, "{r}");
     assert_eq!(r["quantization_aux"]["elements"], 4, "{r}");
 }
+
+/// Issue 14 item 10: a view of part of another tensor's storage is counted by the elements it
+/// adds; every name's elements stay in `elements`.
+#[test]
+fn overlapping_views_count_each_storage_element_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("views.bin");
+    torch_like(
+        r#"
+s = Storage(0, "FloatStorage", 100)
+save({"a": Tensor(s, 0, (6, 10), (10, 1)), "b": Tensor(s, 40, (6, 10), (10, 1)),
+      "c": Tensor(s, 40, (6, 10), (10, 1))}, sys.argv[1])
+"#,
+        &path,
+    );
+    let r = inspect_json(&path);
+    assert_eq!(r["parameters"]["total"], 100, "{r}");
+    assert_eq!(r["tied"]["tensors"], 1, "{r}");
+    assert_eq!(r["elements"], 180, "{r}");
+}

@@ -330,6 +330,7 @@ impl<'t> Builder<'t> {
                 offset: t.offset,
                 len: t.len,
                 region: base + t.region,
+                shared: t.shared,
             });
         }
         let first = self.tensors.len() - tensor_count;

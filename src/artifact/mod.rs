@@ -146,6 +146,16 @@ pub struct Tensor {
     /// other tensors viewing the same PyTorch storage.
     pub region: usize,
     pub role: TensorRole,
+    /// Elements already counted under an earlier name: a PyTorch view that overlaps part of
+    /// another view of the same storage. Learned parameters count `elements - shared`.
+    pub shared: u64,
+}
+
+impl Tensor {
+    /// Elements this tensor adds to the count: each storage element once, whatever views it.
+    pub fn unique_elements(&self) -> u64 {
+        self.elements.saturating_sub(self.shared)
+    }
 }
 
 /// A model's weights as read from disk: files, tensors, and the config beside them.

@@ -41,6 +41,9 @@ pub struct ParsedTensor {
     pub region: usize,
     /// Exactly the bytes of an earlier tensor of the file (tied weights).
     pub tied: bool,
+    /// Elements this tensor shares with earlier, differently shaped views of the same storage
+    /// (counted there): a PyTorch view of part of another tensor's storage.
+    pub shared: u64,
 }
 
 #[derive(Debug)]
@@ -77,6 +80,7 @@ pub(super) fn read_safetensors(f: &mut MeteredFile) -> Result<ParsedFile, Artifa
             len,
             region: i,
             tied: false,
+            shared: 0,
         });
     }
     Ok(p)
@@ -130,6 +134,7 @@ pub(super) fn read_gguf(f: &mut MeteredFile) -> Result<ParsedFile, ArtifactError
             len,
             region: i,
             tied: false,
+            shared: 0,
         });
     }
     if !unknown.is_empty() {

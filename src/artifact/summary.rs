@@ -55,9 +55,10 @@ impl Artifact {
                     if t.role == TensorRole::PackedWeights {
                         c.packed.add(t.elements, t.len);
                     }
-                    c.total = c.total.saturating_add(t.elements);
+                    let n = t.unique_elements();
+                    c.total = c.total.saturating_add(n);
                     let by = c.by_dtype.entry(t.dtype.name()).or_default();
-                    *by = by.saturating_add(t.elements);
+                    *by = by.saturating_add(n);
                 }
                 TensorRole::QuantizationAux => c.quantization_aux.add(t.elements, t.len),
                 TensorRole::Buffer => c.buffers.add(t.elements, t.len),

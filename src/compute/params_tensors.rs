@@ -42,7 +42,7 @@ pub fn count(artifact: &Artifact) -> TensorCount {
     let mut max_expert_index: Option<u64> = None;
     for t in &artifact.tensors {
         let n = match t.role {
-            TensorRole::Parameter => t.elements,
+            TensorRole::Parameter => t.unique_elements(),
             TensorRole::PackedWeights => {
                 let logical = quantization::logical_elements(
                     t.elements,

@@ -6,7 +6,7 @@ use super::pickle::{Outcome, TensorRef, Value, storage_dtype};
 use crate::artifact::ArtifactError;
 use crate::artifact::builder::{ParsedFile, ParsedRegion, ParsedTensor};
 use crate::artifact::limits::{MAX_PICKLE_NESTING, MAX_PICKLE_VISITS};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -102,6 +102,9 @@ pub fn locate(
     // key -> (region index, storage type)
     let mut regions: HashMap<String, (usize, String)> = HashMap::new();
     let mut views = HashSet::new();
+    // Per storage key: the element intervals dense views have counted, for overlapping views.
+    let mut counted: HashMap<String, BTreeMap<u64, u64>> = HashMap::new();
+    let mut overlapping = 0usize;
     let mut keys = Vec::new();
     let mut unknown = Vec::new();
     for (name, t) in found {
@@ -188,6 +191,37 @@ pub fn locate(
         // Within the storage's byte length, which was checked to be numel * esize.
         let (offset, len) = (base + t.offset * esize, span * esize);
         let tied = !views.insert((t.key.clone(), t.offset, t.size.clone(), t.stride.clone()));
+        let mut shared = 0;
+        if !tied && elements > 0 {
+            let (start, end) = (t.offset, t.offset + span);
+            let seen = counted.entry(t.key.clone()).or_default();
+            // Disjoint intervals sorted by start: walk back from the last one starting before
+            // `end` until one ends before `start` (each view touches only its neighbours).
+            let mut hits = Vec::new();
+            let mut overlap = 0u64;
+            for (&a, &b) in seen.range(..end).rev() {
+                if b <= start {
+                    break;
+                }
+                overlap += b.min(end) - a.max(start);
+                hits.push((a, b));
+            }
+            // Exact for dense views (each element of the span once); a strided view shares at
+            // most its own elements.
+            shared = overlap.min(elements);
+            if shared > 0 {
+                overlapping += 1;
+            }
+            if elements == span {
+                let (mut lo, mut hi) = (start, end);
+                for (a, b) in hits {
+                    seen.remove(&a);
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
+                seen.insert(lo, hi);
+            }
+        }
         p.tensors.push(ParsedTensor {
             name,
             dtype: dtype.into(),
@@ -197,7 +231,14 @@ pub fn locate(
             len,
             region,
             tied,
+            shared,
         });
+    }
+    if overlapping > 0 {
+        p.warnings.push(format!(
+            "{}: {overlapping} tensors view parts of storages that other tensors view too: each storage element is counted once (`elements` keeps the total over every name)",
+            path.display()
+        ));
     }
     if !unknown.is_empty() {
         p.warnings.push(format!(
