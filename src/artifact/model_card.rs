@@ -356,8 +356,6 @@ struct Slot {
     /// A warning was given: the key is left out.
     rejected: bool,
     items: Vec<String>,
-    /// Whether the value is a list (flow or block) rather than one scalar.
-    list: bool,
 }
 
 /// Parses a card's start as read by [`read_front_matter`]. A card without front matter gives
@@ -414,7 +412,6 @@ pub fn parse_front_matter(bytes: &[u8], whole: bool) -> CardFacts {
                 )),
                 Some(v) => match scalar(v) {
                     Ok(Some(v)) => {
-                        slot.list = true;
                         slot.items.push(v);
                         None
                     }
@@ -457,10 +454,7 @@ pub fn parse_front_matter(bytes: &[u8], whole: bool) -> CardFacts {
         }
         let read = if rest.starts_with('[') {
             if key == Key::Base {
-                flow_list(rest).map(|items| {
-                    slot.list = true;
-                    items
-                })
+                flow_list(rest)
             } else {
                 Err("is a list; one value is expected".to_owned())
             }

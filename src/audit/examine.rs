@@ -10,6 +10,7 @@ use super::{
     ArtifactKind, ArtifactResult, EnvelopeInfo, Finding, FingerprintMatch, Rule, Severity,
 };
 use crate::artifact::detect::{self, Kind};
+use crate::artifact::model_card::{self, Suggestions};
 use crate::artifact::read::MeteredFile;
 use crate::artifact::tree::Tree;
 use crate::artifact::{self, Artifact, Format};
@@ -295,7 +296,9 @@ fn examine_weights(
     }
     // A bare pickle holds no tensors: there is nothing to classify, only code to report.
     if !a.tensors.is_empty() {
-        classify(ctx, tree, path, &a, &mut r);
+        let config = a.config.as_ref().zip(model.config.as_deref());
+        let suggested = model_card::suggest(tree, Some(&model.dir), config);
+        classify(ctx, tree, path, &a, &suggested, &mut r);
     }
     if let Some(fp) = &ctx.fingerprints {
         match fingerprint::region_digests(tree, &a) {
@@ -346,7 +349,14 @@ fn record(tree: &dyn Tree, path: &Path) -> Option<(PathBuf, Result<TrainingRecor
     Some((key.clone(), read()))
 }
 
-fn classify(ctx: &Context, tree: &dyn Tree, path: &Path, a: &Artifact, r: &mut ArtifactResult) {
+fn classify(
+    ctx: &Context,
+    tree: &dyn Tree,
+    path: &Path,
+    a: &Artifact,
+    suggested: &Suggestions,
+    r: &mut ArtifactResult,
+) {
     let mut rec = None;
     if let Some((key, result)) = record(tree, path) {
         match result {
@@ -386,6 +396,14 @@ fn classify(ctx: &Context, tree: &dyn Tree, path: &Path, a: &Artifact, r: &mut A
     r.tokens_to_threshold = est.threshold.as_ref().map(|t| t.tokens_to_reach);
     let c = policy::classify(&ctx.policy, &est, ctx.as_of);
     r.classification = Some(c.decision.as_str().into());
+    // Suggested lineage is shown, never decided on: set after the decision, from its outcome.
+    if !suggested.is_empty() {
+        r.suggested = Some(if c.decision == Classification::NeedsReview {
+            suggested.for_review()
+        } else {
+            suggested.clone()
+        });
+    }
     let params = format!("{} parameters", count(est.parameters.total));
     let facts = match (&r.training_record, &est.training_operations, &est.threshold) {
         (Some(rec), Some(ops), _) => {
@@ -409,10 +427,15 @@ fn classify(ctx: &Context, tree: &dyn Tree, path: &Path, a: &Artifact, r: &mut A
             ),
         )),
         Classification::NeedsReview => {
+            let hint = r
+                .suggested
+                .as_ref()
+                .and_then(|s| s.hint.as_ref())
+                .map_or(String::new(), |h| format!("; {h}"));
             let mut f = Finding::new(
                 Rule::NeedsReviewUnencrypted,
                 format!(
-                    "classification under {id} needs review and it is stored unencrypted: {facts}"
+                    "classification under {id} needs review and it is stored unencrypted: {facts}{hint}"
                 ),
             );
             // Only a run beyond any known one could make these weights controlled.

@@ -266,6 +266,10 @@ pub struct ArtifactResult {
     pub safe: Option<bool>,
     pub envelope: Option<EnvelopeInfo>,
     pub fingerprint: Option<FingerprintMatch>,
+    /// What the model card and config beside the weights suggest about their lineage: shown,
+    /// never declared, never decided on (`artifact::model_card`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested: Option<crate::artifact::model_card::Suggestions>,
     pub findings: Vec<Finding>,
 }
 
@@ -288,6 +292,7 @@ impl ArtifactResult {
             safe: None,
             envelope: None,
             fingerprint: None,
+            suggested: None,
             findings: Vec::new(),
         }
     }

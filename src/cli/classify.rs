@@ -9,7 +9,9 @@ use super::selection::SetArgs;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use weightguard::artifact::model_card::Suggestions;
 use weightguard::policy::{self, Classification, Classified, Date, Reason};
+use weightguard::text::escape;
 
 /// Decide whether the weights are controlled (ECCN 4E091 by default), with the reasons and
 /// their citations. Exit 0 when decided, 5 when the facts cannot settle it.
@@ -40,6 +42,46 @@ pub struct Output<'a> {
     pub training_record: Option<PathBuf>,
     #[serde(flatten)]
     pub classified: &'a Classified,
+    /// What the model card and config suggest (never declared, never decided on); absent when
+    /// they suggest nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested: Option<Suggestions>,
+}
+
+/// The suggestions to show beside a decision: none if empty, with the review hint for a
+/// decision that needs review.
+pub fn suggested(s: &Suggestions, needs_review: bool) -> Option<Suggestions> {
+    match (s.is_empty(), needs_review) {
+        (true, _) => None,
+        (false, true) => Some(s.for_review()),
+        (false, false) => Some(s.clone()),
+    }
+}
+
+/// The human lines of suggested facts, labels `width` wide.
+pub fn suggested_lines(s: &mut String, sg: Option<&Suggestions>, width: usize, style: Style) {
+    let Some(sg) = sg else { return };
+    for (i, f) in sg.facts.iter().enumerate() {
+        let note = if i == 0 {
+            "; suggested, not declared: not used in the decision"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  {:<width$} {} = {}  {}",
+            "suggested",
+            f.key,
+            escape(&f.value),
+            style.dim(&format!("({}{note})", escape(&f.source)))
+        );
+    }
+    for w in &sg.warnings {
+        let _ = writeln!(s, "  {:<width$} {}", "card warning", escape(w));
+    }
+    if let Some(h) = &sg.hint {
+        let _ = writeln!(s, "  {:<width$} {}", "suggestion", escape(h));
+    }
 }
 
 /// The set's classification: the deciding model's, flattened, and every model's own.
@@ -60,6 +102,7 @@ pub fn run(args: &Args) -> Exit {
                     path: &m.path,
                     training_record: m.record.clone(),
                     classified: c,
+                    suggested: suggested(&m.suggested, c.decision == Classification::NeedsReview),
                 })
                 .collect();
             let cs: Vec<Classified> = models.iter().map(|(_, c)| c.clone()).collect();
@@ -207,6 +250,7 @@ pub fn human(out: &Output, style: Style) -> String {
     for d in &c.to_declare {
         let _ = writeln!(s, "  {:<12} {d}", "to declare");
     }
+    suggested_lines(&mut s, out.suggested.as_ref(), 12, style);
     reasons(&mut s, &c.reasons, style);
     s
 }

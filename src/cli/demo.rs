@@ -144,6 +144,7 @@ fn policy_steps(model: &Path, style: Style) -> Result<(), Box<dyn std::error::Er
                 path: model,
                 training_record: Some(record_path.clone()),
                 classified: &classified,
+                suggested: None,
             },
             style
         )

@@ -2,7 +2,7 @@
 //! weights go there? Exit 0 allowed, 3 licence required, 4 denied, 5 needs review.
 
 use super::Exit;
-use super::classify::{headline, operations, reasons, status_line};
+use super::classify::{headline, operations, reasons, status_line, suggested, suggested_lines};
 use super::inputs::{self, Failure, TrainingArgs, parse_country, parse_date};
 use super::output::{out, outln};
 use super::render::{self, Style};
@@ -10,8 +10,9 @@ use super::selection::{self, SetArgs};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use weightguard::artifact::model_card::Suggestions;
 use weightguard::artifact_set::ArtifactSet;
-use weightguard::policy::{self, Date, GateDecision, GateOutcome, Transfer};
+use weightguard::policy::{self, Classification, Date, GateDecision, GateOutcome, Transfer};
 
 /// Decide whether a transfer of the weights to a destination may go ahead, and under which
 /// authorization (NLR, a licence exception such as AIA, or a licence from --licenses).
@@ -51,6 +52,18 @@ struct Output<'a> {
     training_record: Option<PathBuf>,
     #[serde(flatten)]
     gate: &'a GateDecision,
+    /// What the model card and config suggest (never declared, never decided on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggested: Option<Suggestions>,
+}
+
+/// The suggestions shown beside a model's gate decision: with the review hint when its
+/// classification needs review.
+fn suggested_for(m: &inputs::Loaded, g: &GateDecision) -> Option<Suggestions> {
+    suggested(
+        &m.suggested,
+        g.classification.decision == Classification::NeedsReview,
+    )
 }
 
 /// The transfer's decision: the deciding model's, flattened, and every model's own.
@@ -114,6 +127,7 @@ pub fn set_json(d: &Decided) -> Result<serde_json::Value, serde_json::Error> {
             path: &m.path,
             training_record: m.record.clone(),
             gate: g,
+            suggested: suggested_for(m, g),
         })
         .collect();
     serde_json::to_value(SetOutput {
@@ -212,7 +226,8 @@ pub fn set_human(path: &Path, d: &Decided, style: Style) -> String {
         if k > 0 {
             s.push('\n');
         }
-        s.push_str(&human(&m.name, m.record.as_deref(), g, style));
+        let sg = suggested_for(m, g);
+        s.push_str(&human(&m.name, m.record.as_deref(), g, sg.as_ref(), style));
     }
     if let Some(set) = &d.set
         && let Some(line) = selection::ignored_line(&set.ignored, style)
@@ -222,8 +237,14 @@ pub fn set_human(path: &Path, d: &Decided, style: Style) -> String {
     s
 }
 
-/// The gate's human report (also used by `demo`).
-pub fn human(path: &str, record: Option<&Path>, g: &GateDecision, style: Style) -> String {
+/// The gate's human report of one model.
+pub fn human(
+    path: &str,
+    record: Option<&Path>,
+    g: &GateDecision,
+    sg: Option<&Suggestions>,
+    style: Style,
+) -> String {
     let c = &g.classification;
     let mut s = String::new();
     let _ = writeln!(
@@ -260,6 +281,7 @@ pub fn human(path: &str, record: Option<&Path>, g: &GateDecision, style: Style) 
     for d in &c.to_declare {
         let _ = writeln!(s, "  {:<14} {d}", "to declare");
     }
+    suggested_lines(&mut s, sg, 14, style);
     reasons(&mut s, &g.reasons, style);
     let _ = writeln!(
         s,

@@ -3,7 +3,9 @@
 
 use super::selection::{self, SetArgs};
 use std::path::{Path, PathBuf};
+use weightguard::artifact::model_card::{self, Suggestions};
 use weightguard::artifact::read::{self, MeteredFile};
+use weightguard::artifact::tree::LocalTree;
 use weightguard::artifact::{Artifact, ModelConfig};
 use weightguard::artifact_set::ArtifactSet;
 use weightguard::compute::{self, AcceleratorTable, Estimate, EstimateInput, TrainingRecord};
@@ -50,6 +52,8 @@ pub struct Loaded {
     pub config: Option<ModelConfig>,
     /// The training record that applies to it.
     pub record: Option<PathBuf>,
+    /// What its model card and config suggest about its lineage: shown, never decided on.
+    pub suggested: Suggestions,
 }
 
 /// The models `path` denotes: a bare config.json is one config; anything else is the artifact
@@ -68,16 +72,20 @@ pub fn load(
     if path.is_file() && name.ends_with(".json") && !name.ends_with(".index.json") {
         let mut f = MeteredFile::open(path).map_err(|e| (e.to_string(), None))?;
         let c = ModelConfig::read(&mut f).map_err(|e| (e.to_string(), None))?;
+        // A config named alone: its `_name_or_path`, no model card (not in what was named).
+        let suggested = model_card::suggest(&LocalTree::default(), None, Some((&c, path)));
         let loaded = Loaded {
             name: path.display().to_string(),
             path: path.to_owned(),
             artifact: None,
             config: Some(c),
             record: record_path(path, None, named_record),
+            suggested,
         };
         return Ok((None, vec![loaded]));
     }
     let set = selection::collect(path, sel)?;
+    let tree = set.tree();
     let mut models = Vec::new();
     for (m, opened) in set.open_models() {
         let a = opened.map_err(|e| {
@@ -87,7 +95,11 @@ pub fn load(
             )
         })?;
         if let Some(a) = a {
+            // The model card in the set, beside the weights (docs/user-guide.md).
+            let config = a.config.as_ref().zip(m.files.config.as_deref());
+            let suggested = model_card::suggest(&tree, Some(&m.files.dir), config);
             models.push(Loaded {
+                suggested,
                 name: m.name.clone(),
                 path: a.path.clone(),
                 record: record_path(path, Some(&m.files.dir), named_record),
@@ -96,6 +108,7 @@ pub fn load(
             });
         }
     }
+    drop(tree);
     if models.is_empty() {
         return Err((
             format!(
