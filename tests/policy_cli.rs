@@ -283,3 +283,29 @@ fn aia_carries_its_conditions_and_embargoes_apply_to_uncontrolled_weights() {
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
     assert!(stdout(&o).contains("embargo"), "{}", stdout(&o));
 }
+
+/// Weights weightguard cannot count are not zero weights: a bare pickle (or a container) gives no
+/// count, so `gate` refuses to decide on it (exit 1) rather than answer NLR from a count of 0 —
+/// with tokens declared or with the plausibility presumption.
+#[test]
+fn a_model_whose_weights_cannot_be_counted_is_not_decided() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("weights.pkl");
+    // A protocol-2 pickle of a dict: no tensors a state-dict reader can count.
+    std::fs::write(&p, b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01K\x01s.").unwrap();
+    for extra in [&["--tokens", "1e20"][..], &[][..]] {
+        let o = weightguard(
+            &[
+                &["gate", p.to_str().unwrap(), "--destination", "CN"][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        assert!(
+            stderr(&o).contains("no tensors weightguard can count"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

@@ -18,7 +18,7 @@ pub use params_config::ConfigCount;
 pub use params_tensors::TensorCount;
 pub use record::TrainingRecord;
 
-use crate::artifact::{Artifact, ModelConfig};
+use crate::artifact::{Artifact, Format, ModelConfig};
 use methods::ModelShape;
 use record::{ModelFacts, Stage, StageKind, SyntheticData};
 use serde::Serialize;
@@ -117,6 +117,17 @@ pub struct EstimateError(pub String);
 pub fn estimate(input: &EstimateInput) -> Result<Estimate, EstimateError> {
     let mut warnings = Vec::new();
     let parameters = parameters(input, &mut warnings)?;
+    // Weights weightguard cannot count (a bare pickle, a container) are not zero weights: a
+    // decision on a count of 0 would let any model through. Fail closed.
+    if parameters.total == 0
+        && let Some(a) = input.artifact
+        && matches!(a.format, Format::Pickle | Format::Container)
+    {
+        return Err(EstimateError(format!(
+            "a {} holds no tensors weightguard can count, so no decision can rest on it; if it holds weights, convert them to safetensors, or leave it out (--exclude)",
+            a.format.name()
+        )));
+    }
     let active = match parameters.active {
         Some(a) => a,
         None => {
