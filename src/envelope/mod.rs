@@ -18,6 +18,7 @@ pub mod keys;
 pub mod manifest;
 pub mod open;
 pub mod seal;
+mod sink;
 pub mod stream;
 pub mod tar;
 mod writers;

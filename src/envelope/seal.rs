@@ -11,13 +11,14 @@ use super::filehash::FileHasher;
 use super::header::{self, Stanza};
 use super::keys::{BoxedRecipient, SigningKey};
 use super::manifest::{self, Manifest};
-use super::stream::{self, BATCH, CHUNK, NONCE_LEN, PayloadKey};
+use super::sink::{FileSink, Sink};
+use super::stream::{self, BATCH, NONCE_LEN, PayloadKey};
 use super::tar;
 use age::secrecy::ExposeSecret;
 use age_core::format::FileKey;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::HashSet;
-use std::io::{Read, Seek, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -137,11 +138,10 @@ pub fn seal_set_capped(
         })
     };
     let sealed = write_envelope(
-        output,
+        &|| Ok(Box::new(FileSink::create(output, overwrite)?)),
         recipients,
         key,
         terms,
-        overwrite,
         |batcher, claims| {
             produce(
                 &files,
@@ -210,11 +210,10 @@ pub fn seal_raw_payload(
 ) -> Result<u64, EnvelopeError> {
     check_destination(output, recipients, false)?;
     let sealed = write_envelope(
-        output,
+        &|| Ok(Box::new(FileSink::create(output, false)?)),
         recipients,
         key,
         terms,
-        false,
         |batcher, claims| batcher.push(&payload(claims)),
         &|| Ok(()),
     )?;
@@ -247,15 +246,16 @@ struct Sealed<T> {
     filled: T,
 }
 
-/// Writes the envelope `output`: a fresh file key wrapped for every recipient, the claims
-/// stanza signed by `key`, the header MAC, then the plaintext that `fill` pushes into the
-/// batcher (given the claims digest the manifest must bind), encrypted on all cores.
+/// Writes an envelope into the sink `open_sink` makes: a fresh file key wrapped for every
+/// recipient, the claims stanza signed by `key`, the header MAC, then the plaintext that `fill`
+/// pushes into the batcher (given the claims digest the manifest must bind), encrypted on all
+/// cores. The sink is committed only after the last batch and `last_check`; on any error it is
+/// dropped, which leaves nothing behind (`sink.rs`).
 fn write_envelope<T>(
-    output: &Path,
+    open_sink: &dyn Fn() -> Result<Box<dyn Sink>, EnvelopeError>,
     recipients: &[BoxedRecipient],
     key: &SigningKey,
     terms: &SealTerms,
-    overwrite: bool,
     fill: impl FnOnce(&mut Batcher, &str) -> Result<T, EnvelopeError>,
     last_check: &dyn Fn() -> Result<(), EnvelopeError>,
 ) -> Result<Sealed<T>, EnvelopeError> {
@@ -319,32 +319,17 @@ fn write_envelope<T>(
     let fk = *file_key.expose_secret();
     let head = header::encode(&stanzas, &fk);
 
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // Registered while it exists: an interrupted seal removes it (`crate::interrupt`).
-    let (tmp, _registered) = crate::interrupt::create(
-        || {
-            tempfile::Builder::new()
-                .prefix(&crate::interrupt::prefix(".weightguard-seal-"))
-                .tempfile_in(dir)
-        },
-        |t| t.path().to_owned(),
-    )
-    .map_err(EnvelopeError::io(dir))?;
-    let out_file = tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?;
+    let sink = open_sink()?;
+    let name = sink.name().to_owned();
     let payload_key = PayloadKey::derive(&fk, &nonce);
 
-    // The header and nonce first; then batches, each encrypted in place and written at its own
-    // offset by one of several workers, so encryption and the kernel's copy into the page cache
-    // both run on every core. Every batch but the last is full, so batch i starts at
+    // The header and nonce first; then batches, each encrypted in place and handed to the sink
+    // by one of several workers, so encryption and the sink's writes both run on every core.
+    // Every batch but the last is full, so batch i starts at
     // `base + i · (BATCH + BATCH_CHUNKS · TAG_LEN)`.
-    let mut out_file = out_file;
-    out_file
-        .write_all(&head)
-        .and_then(|_| out_file.write_all(&nonce))
-        .map_err(EnvelopeError::io(tmp.path()))?;
+    let mut first = head.clone();
+    first.extend_from_slice(&nonce);
+    sink.head(&first).map_err(EnvelopeError::io(&name))?;
     let base = (head.len() + nonce.len()) as u64;
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -358,13 +343,9 @@ fn write_envelope<T>(
         let rx = rx.clone();
         let free_tx = free_tx.clone();
         let key = payload_key.clone();
-        let path = tmp.path().to_owned();
+        let path = name.clone();
+        let mut w = sink.worker().map_err(EnvelopeError::io(&name))?;
         handles.push(std::thread::spawn(move || -> Result<u64, EnvelopeError> {
-            // Its own file description: its own offset.
-            let mut w = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map_err(EnvelopeError::io(&path))?;
             let mut written = 0u64;
             let mut result = Ok(());
             loop {
@@ -383,9 +364,7 @@ fn write_envelope<T>(
                     let tags = stream::seal_batch_in_place(&key, first, &mut batch, last);
                     let at = base + index * (BATCH + stream::BATCH_CHUNKS * stream::TAG_LEN) as u64;
                     written += (batch.len() + tags.len() * stream::TAG_LEN) as u64;
-                    result = w
-                        .seek(std::io::SeekFrom::Start(at))
-                        .and_then(|_| write_sealed(&mut w, &batch, &tags));
+                    result = w.write(index, at, &batch, &tags, last);
                 }
                 let _ = free_tx.send(batch);
             }
@@ -403,7 +382,7 @@ fn write_envelope<T>(
     let mut written = Ok(base);
     for h in handles {
         let r = h.join().map_err(|_| EnvelopeError::Input {
-            path: output.to_owned(),
+            path: name.clone(),
             what: "an encryption worker panicked".into(),
         })?;
         written = match (written, r) {
@@ -413,49 +392,12 @@ fn write_envelope<T>(
     }
     let filled = produced?;
     let written = written?;
-    out_file.sync_all().map_err(EnvelopeError::io(tmp.path()))?;
-    // The envelope is complete but not yet in place: the last moment to find that what it holds
-    // is no longer what was decided on (the temporary is removed on this error).
-    last_check()?;
-    if overwrite {
-        tmp.persist(output)
-            .map_err(|e| EnvelopeError::io(output)(e.error))?;
-    } else {
-        tmp.persist_noclobber(output)
-            .map_err(|e| EnvelopeError::io(output)(e.error))?;
-    }
+    sink.commit(last_check)?;
     Ok(Sealed {
         claims,
         envelope_bytes: written,
         filled,
     })
-}
-
-/// Writes sealed chunk bodies, each followed by its tag, with as few system calls as the kernel
-/// allows (up to 1,024 slices per call).
-fn write_sealed(
-    w: &mut std::fs::File,
-    bodies: &[u8],
-    tags: &[[u8; stream::TAG_LEN]],
-) -> std::io::Result<()> {
-    let mut slices = Vec::with_capacity(tags.len() * 2);
-    if bodies.is_empty() {
-        slices.extend(tags.iter().map(|t| std::io::IoSlice::new(t)));
-    } else {
-        for (body, tag) in bodies.chunks(CHUNK).zip(tags) {
-            slices.push(std::io::IoSlice::new(body));
-            slices.push(std::io::IoSlice::new(tag));
-        }
-    }
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        let n = w.write_vectored(&rest[..rest.len().min(1024)])?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        std::io::IoSlice::advance_slices(&mut rest, n);
-    }
-    Ok(())
 }
 
 /// A file to seal and its name inside the envelope.

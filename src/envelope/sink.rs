@@ -1,0 +1,173 @@
+//! Where a seal's bytes go: a temporary file beside the output, renamed into place when complete
+//! (this module), or a multipart upload completed when complete (`remote.rs`). Both receive the
+//! same bytes: the header and nonce first, then sealed batches, each at its own offset, in any
+//! order, from several encryption workers.
+//!
+//! A sink is committed only after the last batch and the seal's last check; dropped without a
+//! commit, it leaves nothing (the temporary is removed, the upload aborted).
+
+use super::EnvelopeError;
+use super::stream::TAG_LEN;
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The writing end of a seal.
+pub(crate) trait Sink: Send + Sync {
+    /// The envelope as errors name it (a path, or `s3://bucket/key`).
+    fn name(&self) -> &Path;
+    /// The envelope's first bytes: the header and the payload nonce. Written before any batch.
+    fn head(&self, bytes: &[u8]) -> std::io::Result<()>;
+    /// A writer for one encryption worker thread.
+    fn worker(&self) -> std::io::Result<Box<dyn BatchWriter>>;
+    /// Every batch was written: make the envelope durable, run `last_check`, and only if it
+    /// passes put the envelope in place.
+    fn commit(
+        self: Box<Self>,
+        last_check: &dyn Fn() -> Result<(), EnvelopeError>,
+    ) -> Result<(), EnvelopeError>;
+}
+
+/// One worker's writer.
+pub(crate) trait BatchWriter: Send {
+    /// Sealed batch `index` starting at byte `at` of the envelope: the chunk bodies in `bodies`
+    /// (encrypted in place, 64 KiB each but the last), each followed by its tag in `tags`; `last`
+    /// for the final batch. Every batch but the last is full, so `at` follows from `index`.
+    fn write(
+        &mut self,
+        index: u64,
+        at: u64,
+        bodies: &[u8],
+        tags: &[[u8; TAG_LEN]],
+        last: bool,
+    ) -> std::io::Result<()>;
+}
+
+/// The local sink: a temporary file in the output's directory, registered with
+/// [`crate::interrupt`] while it exists, renamed to `output` on commit (without replacing an
+/// existing file unless `overwrite`).
+pub(crate) struct FileSink {
+    tmp: tempfile::NamedTempFile,
+    _registered: crate::interrupt::Registered,
+    output: PathBuf,
+    overwrite: bool,
+}
+
+impl FileSink {
+    pub(crate) fn create(output: &Path, overwrite: bool) -> Result<FileSink, EnvelopeError> {
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let (tmp, registered) = crate::interrupt::create(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&crate::interrupt::prefix(".weightguard-seal-"))
+                    .tempfile_in(dir)
+            },
+            |t| t.path().to_owned(),
+        )
+        .map_err(EnvelopeError::io(dir))?;
+        Ok(FileSink {
+            tmp,
+            _registered: registered,
+            output: output.to_owned(),
+            overwrite,
+        })
+    }
+}
+
+impl Sink for FileSink {
+    fn name(&self) -> &Path {
+        &self.output
+    }
+
+    fn head(&self, bytes: &[u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(self.tmp.as_file(), bytes, 0)
+    }
+
+    fn worker(&self) -> std::io::Result<Box<dyn BatchWriter>> {
+        // Its own file description: its own offset.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.tmp.path())?;
+        Ok(Box::new(FileWorker(file)))
+    }
+
+    fn commit(
+        self: Box<Self>,
+        last_check: &dyn Fn() -> Result<(), EnvelopeError>,
+    ) -> Result<(), EnvelopeError> {
+        let FileSink {
+            tmp,
+            _registered,
+            output,
+            overwrite,
+        } = *self;
+        tmp.as_file()
+            .sync_all()
+            .map_err(EnvelopeError::io(tmp.path()))?;
+        // The envelope is complete but not yet in place: the last moment to find that what it
+        // holds is no longer what was decided on (the temporary is removed on this error).
+        last_check()?;
+        if overwrite {
+            tmp.persist(&output)
+                .map_err(|e| EnvelopeError::io(&output)(e.error))?;
+        } else {
+            tmp.persist_noclobber(&output)
+                .map_err(|e| EnvelopeError::io(&output)(e.error))?;
+        }
+        Ok(())
+    }
+}
+
+struct FileWorker(std::fs::File);
+
+impl BatchWriter for FileWorker {
+    fn write(
+        &mut self,
+        _index: u64,
+        at: u64,
+        bodies: &[u8],
+        tags: &[[u8; TAG_LEN]],
+        _last: bool,
+    ) -> std::io::Result<()> {
+        self.0.seek(std::io::SeekFrom::Start(at))?;
+        write_sealed(&mut self.0, bodies, tags)
+    }
+}
+
+/// Writes sealed chunk bodies, each followed by its tag, with as few system calls as the kernel
+/// allows (up to 1,024 slices per call).
+fn write_sealed(
+    w: &mut std::fs::File,
+    bodies: &[u8],
+    tags: &[[u8; TAG_LEN]],
+) -> std::io::Result<()> {
+    let mut slices = interleave(bodies, tags);
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = w.write_vectored(&rest[..rest.len().min(1024)])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        std::io::IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
+}
+
+/// The sealed batch as slices in envelope order: each chunk body, then its tag.
+pub(crate) fn interleave<'a>(
+    bodies: &'a [u8],
+    tags: &'a [[u8; TAG_LEN]],
+) -> Vec<std::io::IoSlice<'a>> {
+    let mut slices = Vec::with_capacity(tags.len() * 2);
+    if bodies.is_empty() {
+        slices.extend(tags.iter().map(|t| std::io::IoSlice::new(t)));
+    } else {
+        for (body, tag) in bodies.chunks(super::stream::CHUNK).zip(tags) {
+            slices.push(std::io::IoSlice::new(body));
+            slices.push(std::io::IoSlice::new(tag));
+        }
+    }
+    slices
+}
