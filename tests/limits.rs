@@ -582,3 +582,37 @@ fn pickle_values_over_max_pickle_values() {
     p.push(b'.');
     assert_names_limit(&pickle_err(&p), MAX_PICKLE_VALUES);
 }
+
+#[test]
+fn model_card_caps_are_warnings_not_errors() {
+    use weightguard::artifact::model_card::*;
+    // MAX_CARD_BYTES: a front matter that has not closed by then is not read, and no more of the
+    // card is read than the cap.
+    let mut card = b"---\n".to_vec();
+    card.extend(b"tags: [x]\n".repeat(MAX_CARD_BYTES as usize / 10 + 1));
+    card.extend(b"base_model: a/b\n---\n");
+    let mut f = MeteredFile::from_bytes(Path::new("README.md"), card);
+    let (bytes, whole) = read_front_matter(&mut f).unwrap();
+    assert_eq!(f.bytes_read(), MAX_CARD_BYTES);
+    let facts = parse_front_matter(&bytes, whole);
+    assert!(facts.base_models.is_empty());
+    assert_names_limit(&facts.warnings.join(" "), MAX_CARD_BYTES);
+    // MAX_CARD_LIST_ITEMS and MAX_CARD_STRING_BYTES: the key is left out, the others read.
+    let names: Vec<String> = (0..=MAX_CARD_LIST_ITEMS)
+        .map(|i| format!("o/m{i}"))
+        .collect();
+    let long = "a".repeat(MAX_CARD_STRING_BYTES + 1);
+    for (body, limit) in [
+        (
+            format!("base_model: [{}]", names.join(", ")),
+            MAX_CARD_LIST_ITEMS,
+        ),
+        (format!("base_model: {long}"), MAX_CARD_STRING_BYTES),
+    ] {
+        let facts =
+            parse_front_matter(format!("---\n{body}\nlicense: mit\n---\n").as_bytes(), true);
+        assert!(facts.base_models.is_empty());
+        assert_eq!(facts.license.as_deref(), Some("mit"));
+        assert_names_limit(&facts.warnings.join(" "), limit);
+    }
+}

@@ -443,7 +443,10 @@ pub fn parse_front_matter(bytes: &[u8], whole: bool) -> CardFacts {
         };
         let slot = &mut slots[key as usize];
         if slot.seen {
-            reject(&mut out, slot, key, n, "appears a second time");
+            // One warning per key, however often it repeats: the warnings stay bounded.
+            if !slot.rejected {
+                reject(&mut out, slot, key, n, "appears a second time");
+            }
             continue;
         }
         slot.seen = true;
@@ -802,6 +805,13 @@ mod tests {
             );
             assert!(warned(&f, want), "{body:?}: {:?}", f.warnings);
         }
+        let f = parse(&format!("---\n{}---\n", "base_model: a/b\n".repeat(10_000)));
+        assert_eq!(
+            f.warnings.len(),
+            1,
+            "one warning per key: {:?}",
+            &f.warnings[..2]
+        );
         let f = parse(&format!("---\nbase_model: {long}\n---\n"));
         assert!(warned(&f, "over the limit of 256"), "{:?}", f.warnings);
         let f = parse(&format!("---\nbase_model: [{}]\n---\n", many.join(", ")));
