@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # Times `weightguard seal` and `weightguard open` against the `age` CLI on the same weight file
-# (4 GiB by default), in one run, each writing its output to the same filesystem, and prints the
-# best time of each, the ratios, and each command's peak memory (max RSS).
+# (2 GiB by default), in one run, each writing its output to the same filesystem: paired runs
+# (age, weightguard, age, weightguard…), the median of RUNS of each, peak memory (max RSS), and
+# the LIMIT the machine allows, computed from the primitives timed alone on this machine.
 #
-#   benches/seal-vs-age.sh          # BYTES=4294967296 RUNS=3 by default
+#   benches/seal-vs-age.sh          # BYTES=2147483648 RUNS=3 by default
+#   OUT=/dev/shm/wg-bench benches/seal-vs-age.sh    # outputs in tmpfs: the disk out of it
+#   WG=path/to/weightguard benches/seal-vs-age.sh   # another build (to compare two versions)
 #
 # weightguard seal also hashes every tensor and file and writes the signed manifest; open also
-# verifies every digest before renaming the output into place. age does neither.
+# verifies every digest and fsyncs before renaming the output into place. age does neither: the
+# `durable` rows are `age … && sync FILE`, the fair peer on a disk. The `-1core` rows run under
+# `taskset -c 0`.
 #
-# OUT=DIR puts every output (both tools') on another filesystem, e.g. OUT=/dev/shm/wg-bench to
-# take the disk out of the measurement. The `-1core` rows run weightguard under `taskset -c 0`,
-# to show how throughput grows with cores: on a machine whose disk writes slower than the tools
-# encrypt, both are bound by the disk and the ratio says nothing about the tools.
+# The limit: the writes cost what `dd` of the same bytes in 64 KiB blocks costs on the output
+# filesystem (the kernel's copy into the page cache; plus the fsync on disk), and the CPU work is
+# ChaCha20-Poly1305 + BLAKE3 + one copy per byte, spread over the cores; the best wall time is
+# the larger of the two (`examples/primitives.rs` times the CPU primitives, one core each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
-bytes=${BYTES:-4294967296}
+bytes=${BYTES:-2147483648}
 runs=${RUNS:-3}
 work=$target/bench-seal
 command -v age >/dev/null || scripts/test-deps
-cargo build --release --locked --quiet --bin weightguard --example make-model
-wg=$target/release/weightguard
+cargo build --release --locked --quiet --bin weightguard --example make-model --example primitives
+wg=${WG:-$target/release/weightguard}
 model=$work/model-$bytes
 if [ ! -f "$model/model.safetensors" ]; then
   "$target/release/examples/make-model" "$model" "$bytes" >/dev/null
@@ -33,49 +38,62 @@ recipient=$(cat "$keys/recipient.txt")
 out=${OUT:-$work/out}
 mkdir -p "$out"
 
-declare -A best rss
-# name, command… : wall time and max RSS (KiB) of the command, best of the runs.
+declare -A times rss
+# name, command… : appends the wall time, keeps the max RSS (KiB).
 time_one() {
   local name=$1 t m
   shift
-  rm -rf "$out"/*
+  rm -rf "${out:?}"/*
   sync
   cat "$file" > /dev/null
   /usr/bin/time -f '%e %M' -o "$work/stats" "$@" > /dev/null 2>&1
   read -r t m < "$work/stats"
-  if [ -z "${best[$name]:-}" ] || awk -v t="$t" -v b="${best[$name]}" 'BEGIN { exit !(t < b) }'; then
-    best[$name]=$t
-  fi
+  times[$name]="${times[$name]:-} $t"
   rss[$name]=$m
 }
-# Envelopes to open, made once.
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
 envs=$(dirname "$out")/wg-bench-envelopes
 mkdir -p "$envs"
-# Several GB each: removed however the run ends (tmpfs holds them in memory).
 trap 'rm -rf "$out" "$envs"' EXIT
 "$wg" seal "$model" -r "$recipient" --destination DE --signing-key "$keys/signing.key" \
   -o "$envs/model.wg.age" --tokens 1e12 --force >/dev/null
 age -r "$recipient" -o "$envs/model.age" "$file"
+open_args=(open "$envs/model.wg.age" -i "$keys/identity.txt" --signer "$keys/signing.pub" --site-country DE)
 for _ in $(seq "$runs"); do
   time_one age-encrypt age -r "$recipient" -o "$out/x.age" "$file"
   time_one wg-seal "$wg" seal "$model" -r "$recipient" --destination DE \
     --signing-key "$keys/signing.key" -o "$out/x.wg.age" --tokens 1e12
+  time_one age-enc+sync sh -c "age -r '$recipient' -o '$out/x.age' '$file' && sync '$out/x.age'"
   time_one age-decrypt age -d -i "$keys/identity.txt" -o "$out/x.bin" "$envs/model.age"
+  time_one wg-open "$wg" "${open_args[@]}" -o "$out/opened"
+  time_one age-dec+sync sh -c "age -d -i '$keys/identity.txt' -o '$out/x.bin' '$envs/model.age' && sync '$out/x.bin'"
   time_one wg-seal-1core taskset -c 0 "$wg" seal "$model" -r "$recipient" --destination DE \
     --signing-key "$keys/signing.key" -o "$out/x1.wg.age" --tokens 1e12
-  time_one wg-open-1core taskset -c 0 "$wg" open "$envs/model.wg.age" -i "$keys/identity.txt" \
-    --signer "$keys/signing.pub" --site-country DE -o "$out/opened1"
-  time_one wg-open "$wg" open "$envs/model.wg.age" -i "$keys/identity.txt" \
-    --signer "$keys/signing.pub" --site-country DE -o "$out/opened"
+  time_one wg-open-1core taskset -c 0 "$wg" "${open_args[@]}" -o "$out/opened1"
 done
-rm -rf "$out" "$envs"
 
-echo "file: $file ($size bytes, $(nproc) cores, best of $runs, input page-cached, outputs in $out)"
-for name in age-encrypt wg-seal wg-seal-1core age-decrypt wg-open wg-open-1core; do
-  awk -v n="$name" -v t="${best[$name]}" -v s="$size" -v m="${rss[$name]}" \
-    'BEGIN { printf "  %-12s %7.2f s  %6.2f GB/s  max RSS %6.1f MiB\n", n, t, s / t / 1e9, m / 1024 }'
+# The limit, from primitives measured now.
+dd_t=$( { /usr/bin/time -f '%e' dd if=/dev/zero of="$out/dd" bs=64K count=$((size / 65536)) conv=fsync status=none; } 2>&1 | tail -1)
+rm -f "$out/dd"
+read -r chacha blake3 memcpy < <("$target/release/examples/primitives" 256 | awk '{ printf "%s ", $2 } END { print "" }')
+cores=$(nproc)
+limit=$(awk -v s="$size" -v c="$chacha" -v b="$blake3" -v m="$memcpy" -v n="$cores" -v w="$dd_t" \
+  'BEGIN { cpu = (s / c + s / b + s / m) / n; print (cpu > w) ? cpu : w }')
+
+echo "file: $file ($size bytes, $cores cores, median of $runs paired runs, input page-cached, outputs in $out)"
+printf '  primitives, one core: ChaCha20-Poly1305 %.2f GB/s, BLAKE3 %.2f GB/s, copy %.2f GB/s; writing %s bytes (64 KiB, fsync): %.2f s\n' \
+  "$(awk -v x="$chacha" 'BEGIN { print x / 1e9 }')" "$(awk -v x="$blake3" 'BEGIN { print x / 1e9 }')" \
+  "$(awk -v x="$memcpy" 'BEGIN { print x / 1e9 }')" "$size" "$dd_t"
+printf '  limit (max of the writes and the CPU work over %s cores): %.2f s for seal or open\n' "$cores" "$limit"
+declare -A med
+for name in age-encrypt age-enc+sync wg-seal wg-seal-1core age-decrypt age-dec+sync wg-open wg-open-1core; do
+  med[$name]=$(echo "${times[$name]}" | median)
+  awk -v n="$name" -v t="${med[$name]}" -v s="$size" -v m="${rss[$name]}" -v l="$limit" -v all="${times[$name]}" \
+    'BEGIN { printf "  %-13s %6.2f s  %5.2f GB/s  %4.2fx the limit  max RSS %6.1f MiB  (runs:%s)\n", n, t, s / t / 1e9, t / l, m / 1024, all }'
 done
-awk -v a="${best[age-encrypt]}" -v w="${best[wg-seal]}" -v d="${best[age-decrypt]}" -v o="${best[wg-open]}" \
-  'BEGIN { printf "  seal is %.2fx the age CLI'"'"'s speed; open is %.2fx\n", a / w, d / o }'
-awk -v s1="${best[wg-seal-1core]}" -v s2="${best[wg-seal]}" -v o1="${best[wg-open-1core]}" -v o2="${best[wg-open]}" \
+awk -v a="${med[age-encrypt]}" -v as="${med[age-enc+sync]}" -v w="${med[wg-seal]}" \
+    -v d="${med[age-decrypt]}" -v ds="${med[age-dec+sync]}" -v o="${med[wg-open]}" \
+  'BEGIN { printf "  seal: %.2fx age -r, %.2fx age -r && sync; open: %.2fx age -d, %.2fx age -d && sync\n", a / w, as / w, d / o, ds / o }'
+awk -v s1="${med[wg-seal-1core]}" -v s2="${med[wg-seal]}" -v o1="${med[wg-open-1core]}" -v o2="${med[wg-open]}" \
   'BEGIN { printf "  on all cores vs one (taskset): seal %.2fx faster, open %.2fx faster\n", s1 / s2, o1 / o2 }'

@@ -13,7 +13,7 @@ use super::keys::{BoxedIdentity, SignerKey};
 use super::manifest::{self, FileEntry};
 use super::stream::{self, BATCH_CHUNKS, NONCE_LEN, PayloadKey, SEALED_CHUNK};
 use super::tar::{self, Entry};
-use super::writers::{Batch, WritePool};
+use super::writers::{Batch, WRITEBACK_EVERY, WritePool, Writeback};
 use age::secrecy::ExposeSecret;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -482,6 +482,10 @@ struct TarSink {
     entries: Vec<FileEntry>,
     manifest: Option<Vec<u8>>,
     bytes: u64,
+    /// Background writeback of the large file being written, and of those retired since (their
+    /// threads end after the flush under way; joined at the end).
+    writeback: Option<Writeback>,
+    retired: Vec<Writeback>,
 }
 
 impl TarSink {
@@ -495,6 +499,17 @@ impl TarSink {
             entries: Vec::new(),
             manifest: None,
             bytes: 0,
+            writeback: None,
+            retired: Vec::new(),
+        }
+    }
+
+    /// Ends the current file's background writeback without waiting for it.
+    fn retire_writeback(&mut self) {
+        if let Some(w) = self.writeback.take() {
+            w.retire();
+            self.retired.retain(|r| !r.is_finished());
+            self.retired.push(w);
         }
     }
 
@@ -524,6 +539,9 @@ impl TarSink {
                     hasher.feed(&data[..take])?;
                     self.pool
                         .submit(out, name, *offset, batch, start..start + take)?;
+                    if let Some(w) = &self.writeback {
+                        w.add(take as u64);
+                    }
                     *left -= take as u64;
                     *offset += take as u64;
                     self.bytes += take as u64;
@@ -537,6 +555,7 @@ impl TarSink {
                         };
                         let path = self.root.join(&*name);
                         self.written.push((name, path));
+                        self.retire_writeback();
                         self.entries.push(hasher.finish()?);
                     }
                 }
@@ -615,6 +634,13 @@ impl TarSink {
                     .open(&path)
                     .map_err(|e| format!("creating `{name}`: {e}"))?;
                 let hasher = Box::new(FileHasher::new(&name, size));
+                // A large file is flushed in the background while it is written, so the fsync
+                // before the rename does not write it all at the end.
+                if size >= WRITEBACK_EVERY
+                    && let Ok(second) = file.try_clone()
+                {
+                    self.writeback = Some(Writeback::start(second));
+                }
                 let out = Arc::new(file);
                 let name: Arc<str> = name.into();
                 if size == 0 {
@@ -641,6 +667,8 @@ impl TarSink {
             return Err("the payload ends inside the archive".into());
         }
         self.pool.finish()?;
+        drop(self.writeback);
+        drop(self.retired);
         // Every write has landed and every descriptor is closed: flush each file through a
         // short-lived descriptor of its own (fsync flushes the file, whichever descriptor asks).
         for (name, path) in &self.written {

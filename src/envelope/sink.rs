@@ -50,6 +50,7 @@ pub(crate) struct FileSink {
     _registered: crate::interrupt::Registered,
     output: PathBuf,
     overwrite: bool,
+    writeback: super::writers::Writeback,
 }
 
 impl FileSink {
@@ -67,11 +68,14 @@ impl FileSink {
             |t| t.path().to_owned(),
         )
         .map_err(EnvelopeError::io(dir))?;
+        let writeback =
+            super::writers::Writeback::start(tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?);
         Ok(FileSink {
             tmp,
             _registered: registered,
             output: output.to_owned(),
             overwrite,
+            writeback,
         })
     }
 }
@@ -90,7 +94,7 @@ impl Sink for FileSink {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(self.tmp.path())?;
-        Ok(Box::new(FileWorker(file)))
+        Ok(Box::new(FileWorker(file, self.writeback.counter())))
     }
 
     fn commit(
@@ -102,7 +106,9 @@ impl Sink for FileSink {
             _registered,
             output,
             overwrite,
+            writeback,
         } = *self;
+        drop(writeback);
         tmp.as_file()
             .sync_all()
             .map_err(EnvelopeError::io(tmp.path()))?;
@@ -120,7 +126,7 @@ impl Sink for FileSink {
     }
 }
 
-struct FileWorker(std::fs::File);
+struct FileWorker(std::fs::File, std::sync::Arc<std::sync::atomic::AtomicU64>);
 
 impl BatchWriter for FileWorker {
     fn write(
@@ -132,12 +138,21 @@ impl BatchWriter for FileWorker {
         _last: bool,
     ) -> std::io::Result<()> {
         self.0.seek(std::io::SeekFrom::Start(at))?;
-        write_sealed(&mut self.0, bodies, tags)
+        write_sealed(&mut self.0, bodies, tags)?;
+        self.1.fetch_add(
+            (bodies.len() + tags.len() * TAG_LEN) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(())
     }
 }
 
-/// Writes sealed chunk bodies, each followed by its tag, with as few system calls as the kernel
-/// allows (up to 1,024 slices per call).
+/// Slices handed to one `writev`: a chunk's body and its tag.
+const SLICES_PER_WRITE: usize = 2;
+
+/// Writes sealed chunk bodies, each followed by its tag, one chunk (64 KiB and its tag) per
+/// system call: measured on ext4, 8 MiB writes cost about 5× the time of 64 KiB ones for the
+/// same bytes (issue 16), and on tmpfs the difference is in the noise.
 fn write_sealed(
     w: &mut std::fs::File,
     bodies: &[u8],
@@ -146,7 +161,7 @@ fn write_sealed(
     let mut slices = interleave(bodies, tags);
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
-        let n = w.write_vectored(&rest[..rest.len().min(1024)])?;
+        let n = w.write_vectored(&rest[..rest.len().min(SLICES_PER_WRITE)])?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }

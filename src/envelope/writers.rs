@@ -139,3 +139,77 @@ impl Drop for WritePool {
         }
     }
 }
+
+/// Bytes written between two background flushes.
+pub const WRITEBACK_EVERY: u64 = 256 << 20;
+
+/// Background writeback of a file being written: every [`WRITEBACK_EVERY`] bytes, a thread of its
+/// own asks the kernel to write the file's dirty pages (`fdatasync`), while the writers go on.
+/// The final `fsync` (which durability needs, and keeps) then has little left to do, instead of
+/// writing the whole file at the end on one thread.
+pub struct Writeback {
+    written: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writeback {
+    /// Starts flushing `file` (a second handle on the file being written).
+    pub fn start(file: File) -> Writeback {
+        use std::sync::atomic::Ordering;
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (w, s) = (written.clone(), stop.clone());
+        let handle = std::thread::Builder::new()
+            .name("writeback".into())
+            .spawn(move || {
+                let mut flushed = 0;
+                while !s.load(Ordering::Relaxed) {
+                    let now = w.load(Ordering::Relaxed);
+                    if now - flushed >= WRITEBACK_EVERY {
+                        // An error here is found again by the final fsync, which reports it.
+                        let _ = file.sync_data();
+                        flushed = now;
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+            })
+            .ok();
+        Writeback {
+            written,
+            stop,
+            handle,
+        }
+    }
+
+    /// Counts `n` more bytes written.
+    pub fn add(&self, n: u64) {
+        self.written
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Asks the thread to stop after any flush under way, without waiting for it.
+    pub fn retire(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the thread has ended (after [`Writeback::retire`]).
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// A counter the writer threads can share.
+    pub fn counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.written.clone()
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
