@@ -7,6 +7,10 @@
 //! survives an interrupted `open` or `seal`. A SIGKILL or a power loss cannot be caught: the
 //! temporaries are named with the process id, and the next run in that directory finds them
 //! ([`stale`]).
+//!
+//! Outputs that are not files (a multipart upload to object storage) register an abort hook
+//! instead ([`on_interrupt`]): the handler runs each one after removing the temporaries and before
+//! it exits. A hook blocks until its abort is done or its own short timeout passes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,6 +19,37 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Registered temporaries, by registration id.
 static TEMPORARIES: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// A hook: undoes a partial output that is not a file; returns what it did, to print.
+type Hook = Box<dyn Fn() -> Option<String> + Send + Sync>;
+
+/// Registered abort hooks, by registration id.
+static HOOKS: Mutex<Vec<(u64, Hook)>> = Mutex::new(Vec::new());
+
+/// Removes its hook from the registry when dropped (once the output is complete, or undone on
+/// an error).
+pub struct HookGuard {
+    id: u64,
+}
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        let mut list = HOOKS.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// Registers `hook`, run if the process is interrupted while the guard lives. The handler thread
+/// runs it while the main work may still be going on, so it must be safe to call at any moment
+/// (and at most once).
+pub fn on_interrupt(hook: impl Fn() -> Option<String> + Send + Sync + 'static) -> HookGuard {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    HOOKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((id, Box::new(hook)));
+    HookGuard { id }
+}
 
 /// Removes its temporary from the registry when dropped (once the temporary was renamed into
 /// place, or removed on an error).
@@ -67,6 +102,13 @@ pub fn install() -> std::io::Result<()> {
                         removed += 1;
                     }
                 }
+                // Held until exit too: a hook's guard dropped meanwhile waits here.
+                let hooks = HOOKS.lock().unwrap_or_else(|e| e.into_inner());
+                for (_, hook) in hooks.iter() {
+                    if let Some(done) = hook() {
+                        eprintln!("\n{done}");
+                    }
+                }
                 let name = match signal {
                     signal_hook::consts::SIGINT => "SIGINT",
                     signal_hook::consts::SIGTERM => "SIGTERM",
@@ -76,7 +118,7 @@ pub fn install() -> std::io::Result<()> {
                     "\ninterrupted by {name}: stopped; {removed} temporar{} removed, nothing left behind",
                     if removed == 1 { "y" } else { "ies" }
                 );
-                // Exits with the registry still held: no worker can create another temporary.
+                // Exits with the registries still held: no worker can create another temporary.
                 std::process::exit(128 + signal);
             }
         })?;

@@ -11,6 +11,7 @@
 pub mod examine;
 pub mod fingerprint;
 pub mod listing;
+pub mod profile;
 pub mod render;
 pub mod run;
 pub mod s3;

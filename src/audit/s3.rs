@@ -36,12 +36,123 @@ pub fn parse_url(url: &str) -> Option<(String, String)> {
 /// Connection settings beyond the AWS environment variables.
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
-    /// `--endpoint` (else `AWS_ENDPOINT_URL`, else AWS).
+    /// `--endpoint-url` (else `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, the profile's
+    /// `endpoint_url`, else AWS).
     pub endpoint: Option<String>,
     /// `--allow-http` (else `AWS_ALLOW_HTTP`).
     pub allow_http: bool,
-    /// `--region` (else `AWS_REGION` / `AWS_DEFAULT_REGION`).
+    /// `--region` (else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`).
     pub region: Option<String>,
+    /// `--profile` (else `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default`): see `profile.rs`.
+    pub profile: Option<String>,
+}
+
+/// A client for one bucket, with what its errors must name.
+pub struct Connection {
+    pub store: Arc<object_store::aws::AmazonS3>,
+    pub bucket: String,
+    /// The endpoint URL, if not AWS's own.
+    pub endpoint: Option<String>,
+    /// The AWS profile whose keys are used, if the keys came from one.
+    pub profile: Option<String>,
+}
+
+impl Connection {
+    /// [`explain`], naming the profile when its keys were refused.
+    pub fn explain(&self, doing: &str, e: &object_store::Error) -> S3Error {
+        let mut x = explain(doing, self.endpoint.as_deref(), e);
+        if x.hint == CREDENTIALS_HINT
+            && let Some(p) = &self.profile
+        {
+            x.what = format!("{} (the keys of AWS profile `{p}`)", x.what);
+            x.hint = PROFILE_HINT;
+        }
+        x
+    }
+}
+
+const PROFILE_HINT: &str = "check the profile's aws_access_key_id and aws_secret_access_key in ~/.aws/credentials (or name another with --profile / AWS_PROFILE)";
+
+/// Builds a client for `bucket` (of `url`, named in errors) without a request: credentials from
+/// the environment (keys, web identity, container and instance credentials, as the object store
+/// crate reads them), else from the AWS profile's static keys; region and endpoint from the
+/// flags, else the environment, else the profile. A plain-HTTP endpoint is refused unless
+/// allowed.
+pub fn connect(url: &str, bucket: &str, opts: &S3Options) -> Result<Connection, S3Error> {
+    use object_store::aws::AmazonS3ConfigKey;
+    let profile = super::profile::load(opts.profile.as_deref())?;
+    let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut keys_from = None;
+    if let Some(p) = &profile {
+        if env("AWS_ACCESS_KEY_ID").is_none()
+            && let (Some(id), Some(secret)) = (&p.access_key_id, &p.secret_access_key)
+        {
+            b = b.with_access_key_id(id).with_secret_access_key(secret);
+            if let Some(t) = &p.session_token {
+                b = b.with_token(t);
+            }
+            keys_from = Some(p.name.clone());
+        }
+        if let Some(r) = &p.region
+            && env("AWS_REGION").is_none()
+            && env("AWS_DEFAULT_REGION").is_none()
+        {
+            b = b.with_region(r);
+        }
+        if let Some(e) = &p.endpoint_url {
+            b = b.with_endpoint(e);
+        }
+    }
+    if let Some(e) = env("AWS_ENDPOINT_URL") {
+        b = b.with_endpoint(e);
+    }
+    if let Some(e) = env("AWS_ENDPOINT_URL_S3") {
+        b = b.with_endpoint(e);
+    }
+    if let Some(e) = &opts.endpoint {
+        // The flag wins over AWS_ENDPOINT_URL_S3, which the builder would otherwise prefer.
+        b = b
+            .with_endpoint(e)
+            .with_config(AmazonS3ConfigKey::S3Endpoint, e);
+    }
+    if let Some(r) = &opts.region {
+        b = b.with_region(r);
+    } else if let Some(r) = env("AWS_REGION") {
+        b = b.with_region(r);
+    }
+    if opts.allow_http {
+        b = b.with_allow_http(true);
+    }
+    let endpoint = b
+        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+        .or_else(|| b.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    let allowed = b
+        .get_config_value(&AmazonS3ConfigKey::Client(
+            object_store::ClientConfigKey::AllowHttp,
+        ))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    // Refused here, before any request, rather than as the client's "builder error".
+    if let Some(e) = &endpoint
+        && e.get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        && !allowed
+    {
+        return Err(S3Error {
+            what: format!("{url}: {e} is a plain-HTTP endpoint, which is refused unless allowed"),
+            hint: HTTP_HINT,
+        });
+    }
+    let store = b.build().map_err(|e| S3Error {
+        what: format!("{url}: {e}"),
+        hint: "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or an AWS profile; the endpoint from --endpoint-url or AWS_ENDPOINT_URL",
+    })?;
+    Ok(Connection {
+        store: Arc::new(store),
+        bucket: bucket.to_owned(),
+        endpoint,
+        profile: keys_from,
+    })
 }
 
 /// What went wrong talking to the store, and what to do about it: the object store's own
@@ -58,7 +169,7 @@ impl std::fmt::Display for S3Error {
     }
 }
 
-const HTTP_HINT: &str = "add --allow-http (or set AWS_ALLOW_HTTP=true) for a test server on loopback; anything else should be an https:// endpoint";
+pub(crate) const HTTP_HINT: &str = "add --allow-http (or set AWS_ALLOW_HTTP=true) for a test server on loopback; anything else should be an https:// endpoint";
 const CREDENTIALS_HINT: &str =
     "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)";
 
@@ -153,57 +264,19 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// Connects (credentials from the usual AWS environment variables) without a request.
+    /// Connects ([`connect`]) without a request.
     pub fn new(url: &str, opts: &S3Options, handle: Handle) -> Result<S3Store, S3Error> {
-        use object_store::aws::AmazonS3ConfigKey;
         let (bucket, prefix) = parse_url(url).ok_or_else(|| S3Error {
             what: format!("`{url}` is not an S3 URL"),
             hint: "write s3://bucket/prefix",
         })?;
-        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
-        if let Ok(e) = std::env::var("AWS_ENDPOINT_URL") {
-            b = b.with_endpoint(e);
-        }
-        if let Some(e) = &opts.endpoint {
-            b = b.with_endpoint(e);
-        }
-        if let Some(r) = &opts.region {
-            b = b.with_region(r);
-        } else if let Ok(r) = std::env::var("AWS_REGION") {
-            b = b.with_region(r);
-        }
-        if opts.allow_http {
-            b = b.with_allow_http(true);
-        }
-        let endpoint = b.get_config_value(&AmazonS3ConfigKey::Endpoint);
-        let allowed = b
-            .get_config_value(&AmazonS3ConfigKey::Client(
-                object_store::ClientConfigKey::AllowHttp,
-            ))
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        // Refused here, before any request, rather than as the client's "builder error".
-        if let Some(e) = &endpoint
-            && e.get(..7)
-                .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-            && !allowed
-        {
-            return Err(S3Error {
-                what: format!(
-                    "{url}: {e} is a plain-HTTP endpoint, which is refused unless allowed"
-                ),
-                hint: HTTP_HINT,
-            });
-        }
-        let store = b.build().map_err(|e| S3Error {
-            what: format!("{url}: {e}"),
-            hint: "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the endpoint from --endpoint or AWS_ENDPOINT_URL",
-        })?;
+        let c = connect(url, &bucket, opts)?;
         Ok(S3Store {
-            store: Arc::new(store),
+            store: c.store,
             bucket,
             prefix,
             handle,
-            endpoint,
+            endpoint: c.endpoint,
         })
     }
 

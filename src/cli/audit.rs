@@ -65,7 +65,7 @@ pub struct Args {
     #[arg(long, value_name = "STATE")]
     resume: Option<PathBuf>,
     /// S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, visible_alias = "endpoint-url", value_name = "URL")]
     endpoint: Option<String>,
     /// S3 region (default: AWS_REGION).
     #[arg(long)]
@@ -264,6 +264,7 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
                 endpoint: args.endpoint.clone(),
                 allow_http,
                 region: args.region.clone(),
+                ..Default::default()
             },
             runtime.handle().clone(),
         )

@@ -14,6 +14,7 @@ mod open;
 mod output;
 mod policy;
 mod progress;
+mod remote;
 mod render;
 mod seal;
 mod selection;

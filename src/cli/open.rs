@@ -14,7 +14,10 @@ use weightguard::policy::{self, Classification, Classified, Date, GateOutcome, R
 /// matches the signed manifest.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// An envelope file, or s3://bucket/key (read with parallel ranged GETs).
     envelope: PathBuf,
+    #[command(flatten)]
+    s3: super::remote::S3Args,
     /// Identity file: age (AGE-SECRET-KEY-1…) or an unencrypted SSH private key.
     #[arg(long, short = 'i', value_name = "FILE")]
     identity: PathBuf,
@@ -174,15 +177,30 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
         today: today.to_string(),
         policy: &check,
     };
-    envelope::open(
-        &args.envelope,
-        &identities,
-        signer.as_ref(),
-        &site,
-        &args.output,
-        args.allow_plain_age,
-    )
-    .map_err(|e| {
+    let opened = match super::remote::object_url(&args.envelope) {
+        Some(url) => {
+            let target = super::remote::target(url, &args.s3)?;
+            target.reader().and_then(|r| {
+                envelope::open_object(
+                    &r,
+                    &identities,
+                    signer.as_ref(),
+                    &site,
+                    &args.output,
+                    args.allow_plain_age,
+                )
+            })
+        }
+        None => envelope::open(
+            &args.envelope,
+            &identities,
+            signer.as_ref(),
+            &site,
+            &args.output,
+            args.allow_plain_age,
+        ),
+    };
+    opened.map_err(|e| {
         let hint = match &e {
             envelope::EnvelopeError::OutputExists { .. } => Some("open into a new directory"),
             envelope::EnvelopeError::NoMatchingIdentity { .. } => {

@@ -33,9 +33,12 @@ pub struct Args {
     /// The sealer's Ed25519 signing key (from `weightguard keygen`).
     #[arg(long, value_name = "FILE")]
     signing_key: PathBuf,
-    /// The envelope to write (never overwritten unless --force).
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    /// The envelope to write (never overwritten unless --force): a file, or s3://bucket/key,
+    /// streamed into a multipart upload completed only when the envelope is whole.
+    #[arg(short = 'o', long = "output", value_name = "OUT|s3://BUCKET/KEY")]
     output: PathBuf,
+    #[command(flatten)]
+    s3: super::remote::S3Args,
     /// Rely on this licence (it must be in --licenses and cover the transfer).
     #[arg(long, value_name = "ID", requires = "licenses", value_parser = render::Printable)]
     license: Option<String>,
@@ -61,7 +64,21 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Exit {
-    render::sweep_stale(&args.output, ".weightguard-seal-");
+    let object = super::remote::object_url(&args.output);
+    if object.is_none() {
+        render::sweep_stale(&args.output, ".weightguard-seal-");
+    }
+    // The bucket's client before the gate: a bad URL, endpoint or profile is said at once.
+    let target = match object
+        .map(|u| super::remote::target(u, &args.s3))
+        .transpose()
+    {
+        Ok(t) => t,
+        Err((msg, hint)) => {
+            render::error(&msg, hint);
+            return Exit::Error;
+        }
+    };
     let style = Style::stdout();
     let today = Date::today_utc();
     let decided = gate::decide(&Request {
@@ -148,15 +165,22 @@ pub fn run(args: &Args) -> Exit {
         // The manifest keeps every model's decision, not only the one that decided.
         terms.gate = gate::set_json(&d).map_err(|e| e.to_string())?;
         let bar = ByteProgress::start("sealing", set.bytes());
-        let sealed = envelope::seal_set(
-            set,
-            &args.output,
-            &recipients,
-            &key,
-            &terms,
-            args.force,
-            &|n| bar.add(n),
-        );
+        let sealed = match &target {
+            Some(t) => {
+                envelope::seal_set_to_object(set, t, &recipients, &key, &terms, args.force, &|n| {
+                    bar.add(n)
+                })
+            }
+            None => envelope::seal_set(
+                set,
+                &args.output,
+                &recipients,
+                &key,
+                &terms,
+                args.force,
+                &|n| bar.add(n),
+            ),
+        };
         bar.finish();
         sealed.map_err(|e| e.to_string())
     })();

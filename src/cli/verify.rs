@@ -10,7 +10,11 @@ use weightguard::envelope::{self, SignerKey};
 /// sealer, recipients, destination, authorization, policy and expiry.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// An envelope file, or s3://bucket/key (read with ranged GETs: the header and the
+    /// payload's first chunk).
     envelope: PathBuf,
+    #[command(flatten)]
+    s3: super::remote::S3Args,
     /// The expected sealer: `weightguard-signer-v1:…` or a file holding it.
     #[arg(long, value_name = "PUBKEY")]
     signer: Option<String>,
@@ -31,7 +35,19 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Error;
         }
     };
-    match envelope::verify(&args.envelope, signer.as_ref()) {
+    let verified = match super::remote::object_url(&args.envelope) {
+        Some(url) => match super::remote::target(url, &args.s3) {
+            Ok(t) => t
+                .reader()
+                .and_then(|r| envelope::verify_object(&r, signer.as_ref())),
+            Err((msg, hint)) => {
+                render::error(&msg, hint);
+                return Exit::Error;
+            }
+        },
+        None => envelope::verify(&args.envelope, signer.as_ref()),
+    };
+    match verified {
         Ok(v) => {
             if args.json {
                 println!("{}", serde_json::to_string(&v).unwrap_or_default());

@@ -66,6 +66,9 @@ pub enum EnvelopeError {
     Keys { what: String },
     #[error("{}: {what}", path.display())]
     Input { path: PathBuf, what: String },
+    /// Object storage: what went wrong and what to do (the request's own error, explained).
+    #[error("{what}")]
+    Remote { url: String, what: String },
 }
 
 impl EnvelopeError {

@@ -75,7 +75,10 @@ pub fn check_ciphertext(sample: &[u8], payload_len: u64) -> Result<(), String> {
         ));
     }
     let body = &sample[sample.len().min(NONCE_LEN)..];
-    for (what, bytes) in [("at the start of the payload", sample), ("after the nonce", body)] {
+    for (what, bytes) in [
+        ("at the start of the payload", sample),
+        ("after the nonce", body),
+    ] {
         let head = &bytes[..bytes.len().min(crate::artifact::detect::HEAD_BYTES)];
         let kind = crate::artifact::detect::sniff(head, bytes.len() as u64);
         if kind != crate::artifact::detect::Kind::Unknown && head.len() >= 8 {
@@ -132,6 +135,39 @@ pub fn check_payload(path: &Path, header_len: usize, file_len: u64) -> Result<()
         path: path.to_owned(),
         what,
     })
+}
+
+/// [`read`] of an envelope in S3-compatible storage, with ranged GETs only: the first 64 KiB
+/// (a header of a few recipients fits), and only if the header is longer, up to the same
+/// [`MAX_HEADER_BYTES`] + 1 a local read takes.
+pub fn read_object(
+    object: &super::remote::ObjectReader,
+    expected_signer: Option<&SignerKey>,
+) -> Result<Envelope, EnvelopeError> {
+    let name = Path::new(object.url());
+    let first = object.len.min(64 * 1024);
+    let mut header_bytes = object.read_range(0..first)?;
+    if object.len > first && header::parse(&header_bytes).is_err() {
+        header_bytes = object.read_range(0..object.len.min(MAX_HEADER_BYTES as u64 + 1))?;
+    }
+    parse(name, header_bytes, object.len, expected_signer)
+}
+
+/// [`verify`] of an envelope in S3-compatible storage: the same checks, with ranged GETs.
+pub fn verify_object(
+    object: &super::remote::ObjectReader,
+    expected_signer: Option<&SignerKey>,
+) -> Result<Verified, EnvelopeError> {
+    let name = Path::new(object.url());
+    let env = read_object(object, expected_signer)?;
+    let start = env.header.len as u64;
+    let payload_len = env.file_len.saturating_sub(start);
+    let sample = object.read_range(start..start + payload_len.min(PAYLOAD_SAMPLE as u64))?;
+    check_ciphertext(&sample, payload_len).map_err(|what| EnvelopeError::PayloadFormat {
+        path: name.to_owned(),
+        what,
+    })?;
+    verified(name, env, expected_signer)
 }
 
 /// [`read`] for an envelope whose first bytes (up to [`MAX_HEADER_BYTES`] + 1, or the whole
@@ -208,6 +244,14 @@ pub fn parse(
 pub fn verify(path: &Path, expected_signer: Option<&SignerKey>) -> Result<Verified, EnvelopeError> {
     let env = read(path, expected_signer)?;
     check_payload(path, env.header.len, env.file_len)?;
+    verified(path, env, expected_signer)
+}
+
+fn verified(
+    path: &Path,
+    env: Envelope,
+    expected_signer: Option<&SignerKey>,
+) -> Result<Verified, EnvelopeError> {
     let Some(signed) = env.claims else {
         return Err(EnvelopeError::NoClaims {
             path: path.to_owned(),

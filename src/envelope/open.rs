@@ -101,6 +101,70 @@ pub fn open(
     allow_plain: bool,
 ) -> Result<OpenReport, EnvelopeError> {
     let env = inspect::read(path, signer)?;
+    let start = env.header.len as u64;
+    let input = || -> Result<Payload<'_>, EnvelopeError> {
+        let mut file = std::fs::File::open(path).map_err(EnvelopeError::io(path))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(EnvelopeError::io(path))?;
+        Ok(Box::new(file))
+    };
+    open_envelope(
+        path,
+        env,
+        &input,
+        identities,
+        signer,
+        site,
+        output,
+        allow_plain,
+    )
+}
+
+/// [`open`] of an envelope in S3-compatible storage: the same checks in the same order, the
+/// header read with ranged GETs and the payload with parallel ranged GETs read ahead
+/// (`remote.rs`).
+pub fn open_object(
+    object: &super::remote::ObjectReader,
+    identities: &[BoxedIdentity],
+    signer: Option<&SignerKey>,
+    site: &Site,
+    output: &Path,
+    allow_plain: bool,
+) -> Result<OpenReport, EnvelopeError> {
+    let env = inspect::read_object(object, signer)?;
+    let start = env.header.len as u64;
+    let input = || -> Result<Payload<'_>, EnvelopeError> {
+        Ok(Box::new(
+            object.read_ahead(start, super::remote::SEALED_BATCH),
+        ))
+    };
+    open_envelope(
+        Path::new(object.url()),
+        env,
+        &input,
+        identities,
+        signer,
+        site,
+        output,
+        allow_plain,
+    )
+}
+
+/// The payload's bytes from its first (the nonce) to the end.
+type Payload<'a> = Box<dyn Read + Send + 'a>;
+
+/// Everything [`open`] does once the header was read: `input` gives the payload.
+#[allow(clippy::too_many_arguments)]
+fn open_envelope<'a>(
+    path: &Path,
+    env: inspect::Envelope,
+    input: &dyn Fn() -> Result<Payload<'a>, EnvelopeError>,
+    identities: &[BoxedIdentity],
+    signer: Option<&SignerKey>,
+    site: &Site,
+    output: &Path,
+    allow_plain: bool,
+) -> Result<OpenReport, EnvelopeError> {
     match &env.claims {
         None if !allow_plain => {
             return Err(EnvelopeError::NoClaims {
@@ -179,7 +243,7 @@ pub fn open(
             tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?,
         );
         let mut bytes = 0u64;
-        decrypt(path, &env, &fk, |batch, range| {
+        decrypt(path, &env, &fk, input()?, |batch, range| {
             bytes += range.len() as u64;
             w.write_all(&batch.buf[range]).map_err(|e| e.to_string())
         })?;
@@ -219,7 +283,9 @@ pub fn open(
     )
     .map_err(EnvelopeError::io(parent))?;
     let mut sink = TarSink::new(tmp.path().to_owned());
-    decrypt(path, &env, &fk, |batch, range| sink.write(batch, range))?;
+    decrypt(path, &env, &fk, input()?, |batch, range| {
+        sink.write(batch, range)
+    })?;
     let (entries, manifest_bytes, bytes) =
         sink.finish().map_err(|what| EnvelopeError::PayloadFormat {
             path: path.to_owned(),
@@ -355,18 +421,16 @@ fn compare(
     Ok((verified, signed_only))
 }
 
-/// Decrypts the payload batch by batch (a reader thread decrypting on all cores) and hands each
-/// authenticated batch to `sink` in order.
+/// Decrypts the payload `file` (from its nonce on) batch by batch (a reader thread decrypting on
+/// all cores) and hands each authenticated batch to `sink` in order.
 fn decrypt(
     path: &Path,
     env: &inspect::Envelope,
     file_key: &[u8; 16],
+    mut file: Payload<'_>,
     mut sink: impl FnMut(&Arc<Batch>, Range<usize>) -> Result<(), String>,
 ) -> Result<(), EnvelopeError> {
-    let mut file = std::fs::File::open(path).map_err(EnvelopeError::io(path))?;
     let start = env.header.len as u64;
-    file.seek(SeekFrom::Start(start))
-        .map_err(EnvelopeError::io(path))?;
     let mut nonce = [0u8; NONCE_LEN];
     file.read_exact(&mut nonce)
         .map_err(EnvelopeError::io(path))?;
@@ -377,7 +441,8 @@ fn decrypt(
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, EnvelopeError>>(2);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let owned = path.to_owned();
-    let reader = std::thread::spawn(move || {
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
         let mut done = 0u64;
         let mut chunk = 0u64;
         while done < payload {
@@ -419,32 +484,33 @@ fn decrypt(
             chunk += n.div_ceil(SEALED_CHUNK) as u64;
         }
     });
-    let mut outcome = Ok(());
-    'batches: for batch in rx {
-        match batch {
-            Ok(opened) => {
-                let opened = Batch::new(opened, free_tx.clone());
-                let mut at = 0;
-                while at < opened.buf.len() {
-                    let end = (at + SEALED_CHUNK).min(opened.buf.len());
-                    if let Err(what) = sink(&opened, at..end - stream::TAG_LEN) {
-                        outcome = Err(EnvelopeError::PayloadFormat {
-                            path: path.to_owned(),
-                            what,
-                        });
-                        break 'batches;
+        let mut outcome = Ok(());
+        'batches: for batch in rx {
+            match batch {
+                Ok(opened) => {
+                    let opened = Batch::new(opened, free_tx.clone());
+                    let mut at = 0;
+                    while at < opened.buf.len() {
+                        let end = (at + SEALED_CHUNK).min(opened.buf.len());
+                        if let Err(what) = sink(&opened, at..end - stream::TAG_LEN) {
+                            outcome = Err(EnvelopeError::PayloadFormat {
+                                path: path.to_owned(),
+                                what,
+                            });
+                            break 'batches;
+                        }
+                        at = end;
                     }
-                    at = end;
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
                 }
             }
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
         }
-    }
-    let _ = reader.join();
-    outcome
+        let _ = reader.join();
+        outcome
+    })
 }
 
 enum State {

@@ -168,6 +168,70 @@ pub fn seal_set_capped(
     })
 }
 
+/// [`seal_set`] into an object in S3-compatible storage: the envelope is streamed into a
+/// multipart upload (`remote.rs`) and completed only once whole and checked; on any error the
+/// upload is aborted, leaving neither an object nor a pending upload.
+pub fn seal_set_to_object(
+    set: &ArtifactSet,
+    target: &std::sync::Arc<super::remote::ObjectTarget>,
+    recipients: &[BoxedRecipient],
+    key: &SigningKey,
+    terms: &SealTerms,
+    overwrite: bool,
+    progress: &dyn Fn(u64),
+) -> Result<SealReport, EnvelopeError> {
+    if recipients.is_empty() {
+        return Err(EnvelopeError::Keys {
+            what: "no recipients: name at least one with --recipient".into(),
+        });
+    }
+    let files = entries(set)?;
+    let ignored = set.ignored.clone();
+    let last_check = || {
+        set.recheck().map_err(|e| EnvelopeError::Input {
+            path: set.path.clone(),
+            what: e.to_string(),
+        })
+    };
+    // The envelope's size, for the part size: the files, a tar header and padding each, and
+    // at most a manifest's worth more; sealing adds 16 bytes per 64 KiB.
+    let plain: u64 = files
+        .iter()
+        .map(|f| f.size + 2 * tar::BLOCK as u64)
+        .sum::<u64>()
+        + manifest::MAX_MANIFEST_BYTES;
+    let size = plain + plain / stream::CHUNK as u64 * stream::TAG_LEN as u64 + (1 << 20);
+    let sealed = write_envelope(
+        &|| target.sink(overwrite, size),
+        recipients,
+        key,
+        terms,
+        |batcher, claims| {
+            produce(
+                &files,
+                &ignored,
+                claims,
+                terms,
+                key,
+                batcher,
+                progress,
+                manifest::MAX_MANIFEST_BYTES,
+            )
+        },
+        &last_check,
+    )?;
+    let (manifest, bytes) = sealed.filled;
+    Ok(SealReport {
+        output: PathBuf::from(target.url()),
+        files: manifest.files.len(),
+        bytes,
+        envelope_bytes: sealed.envelope_bytes,
+        root: manifest.root,
+        claims: sealed.claims,
+        ignored: manifest.ignored,
+    })
+}
+
 /// An envelope written into the directory it seals would be sealed into itself (or, with
 /// `--force`, replace the weights it seals): refused.
 fn check_not_inside(input: &Path, output: &Path) -> Result<(), EnvelopeError> {
