@@ -16,8 +16,8 @@ pub mod compute;
 pub mod digest;
 pub mod envelope;
 pub mod fixture;
-pub mod interrupt;
 #[doc(hidden)]
 pub mod fuzz_api;
+pub mod interrupt;
 pub mod policy;
 pub mod text;
