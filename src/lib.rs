@@ -20,4 +20,5 @@ pub mod fixture;
 pub mod fuzz_api;
 pub mod interrupt;
 pub mod policy;
+pub mod schema;
 pub mod text;

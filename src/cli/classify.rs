@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use weightguard::artifact::model_card::Suggestions;
 use weightguard::policy::{self, Classification, Classified, Date, Reason};
+use weightguard::schema;
 use weightguard::text::escape;
 
 /// Decide whether the weights are controlled (ECCN 4E091 by default), with the reasons and
@@ -115,7 +116,7 @@ pub fn run(args: &Args) -> Exit {
                     deciding: &outs[i],
                     models: &outs,
                 };
-                match serde_json::to_string(&out) {
+                match schema::to_line(&out) {
                     Ok(s) => outln!("{s}"),
                     Err(e) => {
                         render::error(&e, None);

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use weightguard::compute::{Estimate, Range};
 use weightguard::policy;
+use weightguard::schema;
 
 /// Estimate training compute: parameters from the weights (or a config.json), tokens, operations
 /// and hardware time from a training record, with an honest low / point / high range.
@@ -53,7 +54,7 @@ pub fn run(args: &Args) -> Exit {
                     estimate: est,
                 };
                 if args.json {
-                    match serde_json::to_string(&out) {
+                    match schema::to_line(&out) {
                         Ok(s) => outln!("{s}"),
                         Err(e) => {
                             render::error(&e, None);

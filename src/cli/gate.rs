@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use weightguard::artifact::model_card::Suggestions;
 use weightguard::artifact_set::ArtifactSet;
 use weightguard::policy::{self, Classification, Date, GateDecision, GateOutcome, Transfer};
+use weightguard::schema;
 
 /// Decide whether a transfer of the weights to a destination may go ahead, and under which
 /// authorization (NLR, a licence exception such as AIA, or a licence from --licenses).
@@ -97,7 +98,7 @@ pub fn run(args: &Args) -> Exit {
     match decided {
         Ok(d) => {
             if args.json {
-                match set_json(&d).and_then(|v| serde_json::to_string(&v)) {
+                match set_json(&d).and_then(|v| schema::to_line(&v)) {
                     Ok(s) => outln!("{s}"),
                     Err(e) => {
                         render::error(&e, None);

@@ -8,6 +8,7 @@ use super::selection::SetArgs;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode, SegmentKind};
+use weightguard::schema;
 
 /// BLAKE3 digests of model weights: for weight files (safetensors, GGUF, PyTorch checkpoints,
 /// recognised by content) one per header, tensor, storage and gap, tiling the file; one per file
@@ -49,7 +50,7 @@ pub fn run(args: &Args) -> Exit {
             result
         });
         match result {
-            Ok(report) if args.json => match serde_json::to_string(&report) {
+            Ok(report) if args.json => match schema::to_line(&report) {
                 Ok(line) => println!("{line}"),
                 Err(e) => {
                     render::error(&e, None);

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use weightguard::artifact::{self, ArtifactError, InspectReport, Layout, RoleCount};
 use weightguard::artifact_set::Ignored;
+use weightguard::schema;
 
 /// Report format, files, tensors, parameters (learned vs buffers) and architecture of model
 /// weights, reading headers only.
@@ -103,7 +104,7 @@ pub fn run(args: &Args) -> Exit {
                     ignored: &set.ignored,
                     root: root.clone(),
                 };
-                match serde_json::to_string(&out) {
+                match schema::to_line(&out) {
                     Ok(line) => outln!("{line}"),
                     Err(e) => {
                         render::error(&e, None);

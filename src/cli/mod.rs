@@ -20,7 +20,7 @@ mod seal;
 mod selection;
 mod verify;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit codes (a contract, see docs/user-guide.md).
@@ -52,7 +52,7 @@ impl From<Exit> for ExitCode {
 /// Guard the export of AI model weights: inspect them, decide export control, seal them for a
 /// destination, and find them where they should not be.
 #[derive(Debug, Parser)]
-#[command(name = "weightguard", version, about, max_term_width = 100)]
+#[command(name = "weightguard", about, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,9 +74,36 @@ enum Command {
     Audit(audit::Args),
 }
 
+/// `weightguard 0.1.0`, the commit it was built from, and the built-in policy it decides by
+/// unless told otherwise (its id and the digest decisions cite).
+fn version() -> String {
+    let policy = match weightguard::policy::Policy::builtin(weightguard::policy::DEFAULT_POLICY) {
+        Some(Ok(p)) => format!("{} {}", weightguard::policy::DEFAULT_POLICY, p.digest),
+        Some(Err(e)) => format!("{}: invalid ({e})", weightguard::policy::DEFAULT_POLICY),
+        None => format!("{}: missing", weightguard::policy::DEFAULT_POLICY),
+    };
+    format!(
+        "{}\ncommit {}\npolicy {policy}\nschema {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("WEIGHTGUARD_COMMIT"),
+        weightguard::schema::SCHEMA_VERSION
+    )
+}
+
+/// The command line, with the version only known at run time (the policy's digest).
+fn parse() -> Cli {
+    // clap keeps a version as `&'static str`; this one is built once per process.
+    let version: &'static str = Box::leak(version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    }
+}
+
 /// Parses the command line (usage errors exit 2, as clap does) and runs the command.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     // SIGINT, SIGTERM, SIGHUP: every temporary removed, exit 130, 143, 129.
     if let Err(e) = weightguard::interrupt::install() {
         render::error(&format!("cannot install the signal handler: {e}"), None);

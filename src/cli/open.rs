@@ -8,6 +8,7 @@ use super::render::{self, Style, bytes};
 use std::path::PathBuf;
 use weightguard::envelope::{self, Claims, SignerKey, Site, keys};
 use weightguard::policy::{self, Classification, Classified, Date, GateOutcome, Reason, Transfer};
+use weightguard::schema;
 
 /// Open an envelope at its destination: checks the signer, the destination claims against this
 /// site, the expiry and the current policy before decrypting; writes DIR only if every digest
@@ -59,7 +60,7 @@ pub fn run(args: &Args) -> Exit {
     match open(args) {
         Ok(r) => {
             if args.json {
-                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                println!("{}", schema::to_line(&r).unwrap_or_default());
             } else {
                 let s = Style::stdout();
                 println!(

@@ -10,6 +10,7 @@ use super::selection::{self, SetArgs};
 use std::path::PathBuf;
 use weightguard::envelope::{self, PolicyRef, SealTerms, SigningKey, keys};
 use weightguard::policy::{self, Date, GateDecision, GateOutcome, Policy};
+use weightguard::schema;
 
 /// Seal weights for one destination: runs the export gate first and refuses unless the transfer
 /// is allowed, then writes an age v1 envelope with signed destination claims and a signed
@@ -187,7 +188,7 @@ pub fn run(args: &Args) -> Exit {
     match sealed {
         Ok(r) => {
             if args.json {
-                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                println!("{}", schema::to_line(&r).unwrap_or_default());
             } else {
                 println!(
                     "{}  {}",

@@ -5,6 +5,7 @@ use super::Exit;
 use super::render::{self, Style, escape};
 use std::path::PathBuf;
 use weightguard::envelope::{self, SignerKey};
+use weightguard::schema;
 
 /// Check an envelope's structure and signed claims without the decryption key, and show the
 /// sealer, recipients, destination, authorization, policy and expiry.
@@ -50,7 +51,7 @@ pub fn run(args: &Args) -> Exit {
     match verified {
         Ok(v) => {
             if args.json {
-                println!("{}", serde_json::to_string(&v).unwrap_or_default());
+                println!("{}", schema::to_line(&v).unwrap_or_default());
             } else {
                 let s = Style::stdout();
                 // Claims are refused unless printable (checked when the header was read), and

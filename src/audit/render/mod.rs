@@ -1,8 +1,8 @@
 //! Printers of an [`AuditReport`]: a table for people, JSON and JSON Lines for pipelines, CSV,
 //! SARIF 2.1.0 for code-scanning dashboards, and a self-contained HTML report.
 //!
-//! JSON Lines wire format: one [`ArtifactResult`] object per line, sorted by URI, and nothing
-//! else — so shards' outputs concatenate, and `audit merge` reads them back.
+//! JSON Lines wire format: one [`ArtifactResult`] object per line (with `schema_version`, see
+//! [`crate::schema`]), sorted by URI, and nothing else — so shards' outputs concatenate, and `audit merge` reads them back.
 
 mod html;
 mod sarif;
@@ -29,7 +29,8 @@ pub fn render(report: &AuditReport, format: OutputFormat) -> String {
     match format {
         OutputFormat::Table => table(report),
         OutputFormat::Json => {
-            let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+            let mut s =
+                serde_json::to_string_pretty(&crate::schema::versioned(report)).unwrap_or_default();
             s.push('\n');
             s
         }
@@ -44,7 +45,7 @@ pub fn jsonl(artifacts: &[ArtifactResult]) -> String {
     let mut s = String::new();
     for a in artifacts {
         // Serialising plain values cannot fail.
-        s.push_str(&serde_json::to_string(a).unwrap_or_default());
+        s.push_str(&crate::schema::to_line(a).unwrap_or_default());
         s.push('\n');
     }
     s
