@@ -1125,3 +1125,22 @@ fn no_default_excludes_brings_git_metadata_back() {
     let (code, g) = gate(&m, "CN", &["--no-default-excludes", "--exclude", ".git"]);
     assert_eq!(code, Some(0), "{g}");
 }
+
+/// `hash` says what the set left out: `ignored` in its JSON, a note on stderr (never on stdout,
+/// whose lines stay in b3sum's format).
+#[test]
+fn hash_reports_what_was_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    fs::create_dir_all(m.join(".git")).unwrap();
+    fs::write(m.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    fs::write(m.join("notes.txt"), "hello").unwrap();
+    let out = wg(&args!["hash", s(&m)]);
+    assert_exit(&out, 0, "hash");
+    assert!(!stdout(&out).contains(".git"), "{}", stdout(&out));
+    assert!(stderr(&out).contains(".git/ (default)"), "{}", stderr(&out));
+    let out = wg(&args!["hash", "--json", s(&m)]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ignored"][0]["path"], ".git/", "{v}");
+    assert_eq!(v["ignored"][0]["rule"], "default", "{v}");
+}

@@ -57,7 +57,14 @@ pub fn run(args: &Args) -> Exit {
                     exit = Exit::Error;
                 }
             },
-            Ok(report) => print!("{}", human(&report, style)),
+            Ok(report) => {
+                print!("{}", human(&report, style));
+                // Not on stdout: its lines stay b3sum's format.
+                if let Some(line) = super::selection::ignored_line(&report.ignored, Style::stderr())
+                {
+                    eprint!("{}: {}", report.path.display(), line.trim_start());
+                }
+            }
             Err(e) => {
                 render::error(&e, hint(&e));
                 exit = Exit::Error;

@@ -84,6 +84,7 @@ pub fn hash_target(
         tensor_count: entries.len(),
         bytes: files.iter().map(|f| f.size).sum(),
         files,
+        ignored: target.ignored.clone(),
     })
 }
 

@@ -9,6 +9,8 @@ pub struct Target {
     /// The path as named.
     pub path: PathBuf,
     pub files: Vec<PlannedFile>,
+    /// What the artifact set's rules left out of it.
+    pub ignored: Vec<crate::artifact_set::Ignored>,
 }
 
 /// One file to hash, with its length when planned (0 for pipes and devices, whose length is
@@ -57,6 +59,7 @@ pub fn from_set(set: &crate::artifact_set::ArtifactSet) -> Target {
                 id: Some(f.id),
             })
             .collect(),
+        ignored: set.ignored.clone(),
     }
 }
 
@@ -76,6 +79,7 @@ pub fn plan_stream(path: &Path) -> Result<Target, DigestError> {
     Ok(Target {
         path: path.to_owned(),
         files: vec![PlannedFile::new(path.to_owned(), 0)],
+        ignored: vec![],
     })
 }
 

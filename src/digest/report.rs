@@ -153,4 +153,7 @@ pub struct HashReport {
     pub tensor_count: usize,
     /// Bytes hashed (each read once).
     pub bytes: u64,
+    /// Paths the artifact set's rules left out (absent when none were).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<crate::artifact_set::Ignored>,
 }
