@@ -3,8 +3,10 @@
 
 mod audit;
 mod classify;
+mod completions;
 mod demo;
 mod estimate;
+mod examples;
 mod gate;
 mod hash;
 mod inputs;
@@ -72,6 +74,8 @@ enum Command {
     Policy(policy::Args),
     Demo(demo::Args),
     Audit(audit::Args),
+    Completions(completions::Args),
+    Manpage(completions::ManArgs),
 }
 
 /// `weightguard 0.1.0`, the commit it was built from, and the built-in policy it decides by
@@ -90,11 +94,16 @@ fn version() -> String {
     )
 }
 
-/// The command line, with the version only known at run time (the policy's digest).
+/// The command line's definition: the derived one, with the version only known at run time
+/// (the policy's digest) and each command's examples. Completions and man pages come from it.
+fn command() -> clap::Command {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let version = VERSION.get_or_init(version).as_str();
+    examples::add(Cli::command().version(version))
+}
+
 fn parse() -> Cli {
-    // clap keeps a version as `&'static str`; this one is built once per process.
-    let version: &'static str = Box::leak(version().into_boxed_str());
-    let matches = Cli::command().version(version).get_matches();
+    let matches = command().get_matches();
     match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -123,5 +132,7 @@ pub fn run() -> ExitCode {
         Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Completions(args) => completions::run(&args, command()),
+        Command::Manpage(args) => completions::manpage(&args, command()),
     })
 }
