@@ -22,3 +22,4 @@ pub mod interrupt;
 pub mod policy;
 pub mod schema;
 pub mod text;
+pub mod units;

@@ -7,7 +7,6 @@ use super::inputs::{self, parse_country, parse_date};
 use super::output::out;
 use super::render as human;
 use super::selection::SetArgs;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -300,7 +299,7 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
         shard: args.shard,
         resume: args.resume.clone(),
     };
-    let bar = Progress::new(!args.no_progress && std::io::stderr().is_terminal());
+    let bar = Progress::new(!args.no_progress && super::render::Style::stderr_redraws());
     let results = runtime
         .block_on(run::run(ctx, &opts, &|done, total| bar.show(done, total)))
         .map_err(|e| (e, None))?;

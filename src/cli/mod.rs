@@ -56,6 +56,10 @@ impl From<Exit> for ExitCode {
 #[derive(Debug, Parser)]
 #[command(name = "weightguard", about, max_term_width = 100)]
 struct Cli {
+    /// When to colour the output: auto (a terminal, unless NO_COLOR is set or TERM=dumb;
+    /// CLICOLOR_FORCE forces it), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    color: render::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,7 +103,32 @@ fn version() -> String {
 fn command() -> clap::Command {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let version = VERSION.get_or_init(version).as_str();
-    examples::add(Cli::command().version(version))
+    examples::add(Cli::command().version(version)).color(clap_color())
+}
+
+/// clap's own colour (help, usage errors) follows `--color` too: clap prints those before the
+/// flag is parsed, so it is read from the raw arguments here. Otherwise clap's `auto` reads the
+/// same variables as [`render::use_color`].
+fn clap_color() -> clap::ColorChoice {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut choice = clap::ColorChoice::Auto;
+    for (i, a) in args.iter().enumerate() {
+        let value = match a.to_str() {
+            Some("--color") => args.get(i + 1).and_then(|v| v.to_str()),
+            Some(a) => a.strip_prefix("--color="),
+            None => None,
+        };
+        match value {
+            Some("always") => choice = clap::ColorChoice::Always,
+            Some("never") => choice = clap::ColorChoice::Never,
+            Some("auto") => choice = clap::ColorChoice::Auto,
+            _ => {}
+        }
+        if a == "--" {
+            break;
+        }
+    }
+    choice
 }
 
 fn parse() -> Cli {
@@ -113,6 +142,7 @@ fn parse() -> Cli {
 /// Parses the command line (usage errors exit 2, as clap does) and runs the command.
 pub fn run() -> ExitCode {
     let cli = parse();
+    render::set_color(cli.color);
     // SIGINT, SIGTERM, SIGHUP: every temporary removed, exit 130, 143, 129.
     if let Err(e) = weightguard::interrupt::install() {
         render::error(&format!("cannot install the signal handler: {e}"), None);

@@ -1,7 +1,7 @@
 //! A one-line byte-count progress bar on stderr for long runs (`hash`, `seal`).
 
 use super::render::bytes;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ impl ByteProgress {
             start: Instant::now(),
             last_draw_ms: AtomicU64::new(0),
             drawn: AtomicBool::new(false),
-            enabled: total >= Self::MIN_BYTES && std::io::stderr().is_terminal(),
+            enabled: total >= Self::MIN_BYTES && super::render::Style::stderr_redraws(),
         }
     }
 

@@ -39,83 +39,87 @@ impl clap::builder::TypedValueParser for Printable {
     }
 }
 
-/// `8030261248` → `8.030 B`: four significant digits and a short-scale suffix.
-pub fn count(n: u64) -> String {
-    scaled(n, &["", " K", " M", " B", " T", " Q"])
+/// Numbers for people: the library's one formatter ([`weightguard::units`]), shared with `audit`.
+pub use weightguard::units::{bytes, count, count_f64, grouped};
+
+/// `--color`: when to use colour (a global flag, before or after the command).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless the environment says otherwise (NO_COLOR, CLICOLOR_FORCE,
+    /// CLICOLOR=0, TERM=dumb).
+    #[default]
+    Auto,
+    /// Always colour, even into a pipe or file.
+    Always,
+    /// Never colour.
+    Never,
 }
 
-/// A count held as a float (tokens, operations): [`count`] while it is a whole number of at most
-/// 10^18 (`15.60 T`), scientific notation above (`4.04e21`), never a cast that saturates at
-/// `u64::MAX` (which printed 4.04e21 tokens as "18446.7 Q").
-pub fn count_f64(v: f64) -> String {
-    if !v.is_finite() {
-        "unbounded".into()
-    } else if v.abs() < 1e18 && v >= 0.0 {
-        // Below 10^18, so the rounded value fits a u64 exactly enough for four digits.
-        count(v.round() as u64)
-    } else {
-        format!("{v:.2e}")
-    }
+/// The `--color` of this run, set once by `cli::run` before any output.
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// Records `--color` for every [`Style`] of this run.
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
 }
 
-/// `16060522496` → `16.06 GB` (decimal units, as model hubs report sizes).
-pub fn bytes(n: u64) -> String {
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    scaled(n, &[" B", " KB", " MB", " GB", " TB", " PB", " EB"])
-}
-
-fn scaled(n: u64, units: &[&str]) -> String {
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < units.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{n}{}", units[0]);
-    }
-    let decimals = if value >= 100.0 {
-        1
-    } else if value >= 10.0 {
-        2
-    } else {
-        3
-    };
-    format!("{value:.decimals$}{}", units[unit])
-}
-
-/// `8030261248` → `8,030,261,248`.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+/// Whether to colour a stream, from `--color`, whether the stream is a terminal, and the
+/// environment (`var` reads a variable; the real one in use, a map in tests). In order: the
+/// flag, when not `auto`, decides; a non-empty `NO_COLOR` turns colour off (no-color.org);
+/// `CLICOLOR_FORCE` other than empty or `0` turns it on even off a terminal; `CLICOLOR=0` and
+/// `TERM=dumb` turn it off; otherwise a terminal gets colour. This is the order of the
+/// `anstream` crate clap uses for its own help, so `--help` and the output agree.
+pub fn use_color(
+    choice: ColorChoice,
+    terminal: bool,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> bool {
+    let set = |k: &str| var(k).is_some_and(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if set("NO_COLOR") {
+                false
+            } else if set("CLICOLOR_FORCE") && var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else if var("CLICOLOR").is_some_and(|v| v == "0")
+                || var("TERM").is_some_and(|v| v == "dumb")
+            {
+                false
+            } else {
+                terminal
+            }
         }
-        out.push(c);
     }
-    out
 }
 
-/// Styling for one output stream: ANSI only on a terminal and when `NO_COLOR` is unset.
+/// Styling for one output stream: ANSI colour as [`use_color`] decides for it.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     color: bool,
 }
 
 impl Style {
-    pub fn stdout() -> Style {
+    fn for_stream(terminal: bool) -> Style {
+        let choice = COLOR.get().copied().unwrap_or_default();
         Style {
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: use_color(choice, terminal, |k| std::env::var_os(k)),
         }
     }
 
+    pub fn stdout() -> Style {
+        Style::for_stream(std::io::stdout().is_terminal())
+    }
+
     pub fn stderr() -> Style {
-        Style {
-            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        }
+        Style::for_stream(std::io::stderr().is_terminal())
+    }
+
+    /// Whether this stream may take terminal control sequences beyond colour (a progress bar
+    /// redrawn in place): a terminal that is not `TERM=dumb`.
+    pub fn stderr_redraws() -> bool {
+        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
     }
 
     fn paint(self, code: &str, s: &str) -> String {
@@ -170,21 +174,44 @@ pub fn sweep_stale(output: &std::path::Path, marker: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let vars: Vec<(String, OsString)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+            .collect();
+        move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
 
     #[test]
-    fn numbers_read_like_the_design_says() {
-        assert_eq!(count(405_853_388_800), "405.9 B");
-        assert_eq!(count(8_030_261_248), "8.030 B");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(46_702_792_704), "46.70 B");
-        assert_eq!(bytes(811_706_777_600), "811.7 GB");
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(grouped(8_030_261_248), "8,030,261,248");
-        assert_eq!(grouped(100), "100");
-        assert_eq!(grouped(0), "0");
-        assert_eq!(count_f64(4.04e21), "4.04e21");
-        assert_eq!(count_f64(u64::MAX as f64), "1.84e19");
-        assert_eq!(count_f64(15.6e12), "15.60 T");
-        assert_eq!(count_f64(f64::INFINITY), "unbounded");
+    fn colour_follows_the_flag_then_the_environment_then_the_terminal() {
+        use ColorChoice::*;
+        assert!(use_color(Auto, true, env(&[])));
+        assert!(!use_color(Auto, false, env(&[])));
+        assert!(!use_color(Auto, true, env(&[("NO_COLOR", "1")])));
+        // An empty NO_COLOR is unset (no-color.org).
+        assert!(use_color(Auto, true, env(&[("NO_COLOR", "")])));
+        assert!(use_color(Auto, false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!use_color(Auto, false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!use_color(
+            Auto,
+            true,
+            env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])
+        ));
+        assert!(!use_color(Auto, true, env(&[("TERM", "dumb")])));
+        assert!(use_color(Auto, true, env(&[("TERM", "xterm-256color")])));
+        assert!(!use_color(Auto, true, env(&[("CLICOLOR", "0")])));
+        assert!(use_color(
+            Auto,
+            false,
+            env(&[("TERM", "dumb"), ("CLICOLOR_FORCE", "1")])
+        ));
+        assert!(use_color(
+            Always,
+            false,
+            env(&[("NO_COLOR", "1"), ("TERM", "dumb")])
+        ));
+        assert!(!use_color(Never, true, env(&[("CLICOLOR_FORCE", "1")])));
     }
 }

@@ -69,33 +69,8 @@ pub fn parse_jsonl(origin: &str, text: &str) -> Result<Vec<ArtifactResult>, Stri
     Ok(out)
 }
 
-/// `405.9 B`, `7.2 M`: a parameter count for people.
-pub fn count(n: u64) -> String {
-    let v = n as f64;
-    for (div, unit) in [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")] {
-        if v >= div {
-            return format!("{:.1} {unit}", v / div);
-        }
-    }
-    n.to_string()
-}
-
-/// `1.2 GiB`, `340 B`.
-pub fn bytes(n: u64) -> String {
-    let v = n as f64;
-    for (div, unit) in [
-        (1024f64.powi(5), "PiB"),
-        (1024f64.powi(4), "TiB"),
-        (1024f64.powi(3), "GiB"),
-        (1024f64.powi(2), "MiB"),
-        (1024.0, "KiB"),
-    ] {
-        if v >= div {
-            return format!("{:.1} {unit}", v / div);
-        }
-    }
-    format!("{n} B")
-}
+/// Counts and sizes read as in every other command's output ([`crate::units`]).
+pub use crate::units::{bytes, count};
 
 /// The table for people. Every cell and the heading are [escaped](crate::text::escape): a path,
 /// key or message holding a newline, an escape sequence or a bidi override cannot add a row,
