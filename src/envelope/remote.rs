@@ -115,7 +115,11 @@ impl ObjectTarget {
     /// What to do about a failed request, as an envelope error naming the object.
     fn fail(&self, doing: &str, e: &object_store::Error, writing: bool) -> EnvelopeError {
         let mut x = self.conn.explain(&format!("{doing} {}", self.url), e);
-        if writing && x.hint.starts_with("the credentials need") {
+        if doing == "checking" && x.hint.starts_with("the credentials need") {
+            // A HEAD answer has no body, so no S3 error code tells a wrong key from a missing
+            // permission.
+            x.hint = "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS profile) and that they allow s3:GetObject on the key";
+        } else if writing && x.hint.starts_with("the credentials need") {
             x.hint = "sealing needs s3:PutObject and s3:AbortMultipartUpload on the key (and s3:GetObject for the checks)";
         }
         remote_error(&self.url, x)

@@ -71,3 +71,4 @@ pub fn safetensors_bytes(header: &str, data_len: usize) -> Vec<u8> {
     out.resize(out.len() + data_len, 0);
     out
 }
+pub mod seaweed;
