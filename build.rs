@@ -1,6 +1,6 @@
-//! Records the commit the binary is built from, for `weightguard --version`: `git rev-parse HEAD`
-//! when the source is a git checkout and git is installed, `unknown` otherwise (a source tarball,
-//! a crate package).
+//! Records the commit the binary is built from, for `weightguard --version`: the
+//! `WEIGHTGUARD_COMMIT` environment variable when set (the Dockerfile's build argument, for a
+//! context without .git), else `git rev-parse HEAD` in a git checkout, else `unknown`.
 
 use std::process::Command;
 
@@ -14,7 +14,13 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = git(&["rev-parse", "--short=12", "HEAD"]).filter(|c| !c.is_empty());
+    // A build without .git (a container build context, a source tarball) can name its commit.
+    println!("cargo:rerun-if-env-changed=WEIGHTGUARD_COMMIT");
+    let given = std::env::var("WEIGHTGUARD_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty() && c != "unknown");
+    let commit =
+        given.or_else(|| git(&["rev-parse", "--short=12", "HEAD"]).filter(|c| !c.is_empty()));
     let commit = match commit {
         Some(c) => {
             // Rebuild when HEAD moves: HEAD itself (a checkout) and the branch it points to (a

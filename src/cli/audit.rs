@@ -30,9 +30,10 @@ use weightguard::policy::{self, Date};
 pub struct Args {
     #[command(subcommand)]
     command: Option<Sub>,
-    /// A directory, a file, or s3://bucket/prefix.
-    #[arg(required = true)]
-    root: Option<String>,
+    /// Directories, files, or s3://bucket/prefix: each is audited and the results form one
+    /// report (pre-commit passes the changed files so).
+    #[arg(required = true, value_name = "ROOT")]
+    roots: Vec<String>,
     #[command(flatten)]
     out: OutArgs,
     #[command(flatten)]
@@ -56,6 +57,16 @@ pub struct Args {
     /// Audit only shard K of N (1-based; a Kubernetes Indexed Job's index + 1).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     shard: Option<(u32, u32)>,
+    /// Take the shard from the environment, for a Kubernetes Indexed Job: K from
+    /// JOB_COMPLETION_INDEX (0-based, set by Kubernetes), N from JOB_COMPLETIONS (set it in the
+    /// Job's env to its `completions`).
+    #[arg(long, conflicts_with = "shard")]
+    shard_from_env: bool,
+    /// Audit the directory holding each file ROOT instead of the file alone (each directory
+    /// once), so a file is judged with its model directory's config and training record: what
+    /// the pre-commit hook does with the files a commit stages.
+    #[arg(long)]
+    parent_dirs: bool,
     /// A trusted sealer (`weightguard-signer-v1:…` or a file holding it), repeatable: an envelope
     /// signed by anyone else is an `envelope-unverified` finding.
     #[arg(long = "signer", value_name = "PUBKEY")]
@@ -233,7 +244,20 @@ fn merge(args: &MergeArgs) -> Result<AuditReport, inputs::Failure> {
 }
 
 fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
-    let root = args.root.clone().unwrap_or_default();
+    let shard = match args.shard_from_env {
+        true => Some(shard_from_env(|k| std::env::var(k).ok())?),
+        false => args.shard,
+    };
+    let roots = match args.parent_dirs {
+        true => parent_dirs(&args.roots),
+        false => args.roots.clone(),
+    };
+    if roots.len() > 1 && args.resume.is_some() {
+        return Err((
+            "--resume takes one ROOT: its state file names units relative to it".into(),
+            Some("audit each root with its own state file, then `weightguard audit merge`"),
+        ));
+    }
     let policy = inputs::read_policy(&args.policy)?;
     let as_of = args.as_of.unwrap_or_else(Date::today_utc);
     let fingerprints = match &args.fingerprints {
@@ -256,9 +280,61 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
         .map_err(|e| (format!("starting the I/O runtime: {e}"), None))?;
     let allow_http = args.allow_http
         || std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut trusted_signers = Vec::new();
+    for s in &args.signers {
+        trusted_signers.push(
+            weightguard::envelope::SignerKey::parse_or_read(s)
+                .map_err(|e| (e.to_string(), None))?,
+        );
+    }
+    let mut names = Vec::new();
+    let mut results = Vec::new();
+    for root in &roots {
+        let (shown, found) = audit_root(
+            args,
+            root,
+            &runtime,
+            allow_http,
+            Root {
+                policy: &policy,
+                as_of,
+                shard,
+                trusted_signers: &trusted_signers,
+                fingerprints: &fingerprints,
+            },
+        )?;
+        names.push(shown);
+        results.extend(found);
+    }
+    Ok(AuditReport::new(
+        names.join(" + "),
+        shard.map(|(k, n)| format!("{}/{n}", k + 1)),
+        format!("{} {}", policy.data.policy.id, policy.data.policy.version),
+        as_of.to_string(),
+        results,
+    ))
+}
+
+/// What every root of one audit shares.
+struct Root<'a> {
+    policy: &'a policy::Policy,
+    as_of: Date,
+    shard: Option<(u32, u32)>,
+    trusted_signers: &'a [weightguard::envelope::SignerKey],
+    fingerprints: &'a Option<Arc<Fingerprints>>,
+}
+
+/// Audits one root: its name as the report shows it, and its results.
+fn audit_root(
+    args: &Args,
+    root: &str,
+    runtime: &tokio::runtime::Runtime,
+    allow_http: bool,
+    shared: Root<'_>,
+) -> Result<(String, Vec<weightguard::audit::ArtifactResult>), inputs::Failure> {
     let (store, listing): (Arc<dyn Store>, _) = if root.starts_with("s3://") {
         let s = S3Store::new(
-            &root,
+            root,
             &S3Options {
                 endpoint: args.endpoint.clone(),
                 allow_http,
@@ -273,30 +349,23 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
             .map_err(|e| (e.what, Some(e.hint)))?;
         (Arc::new(s), exclude(listing, &args.set)?)
     } else {
-        let (s, listing) = LocalStore::open(Path::new(&root), &args.set.options())
+        let (s, listing) = LocalStore::open(Path::new(root), &args.set.options())
             .map_err(|e| (e, Some("name a directory, a file or s3://bucket/prefix")))?;
         (Arc::new(s), listing)
     };
-    let mut trusted_signers = Vec::new();
-    for s in &args.signers {
-        trusted_signers.push(
-            weightguard::envelope::SignerKey::parse_or_read(s)
-                .map_err(|e| (e.to_string(), None))?,
-        );
-    }
     let ctx = Arc::new(Context {
         store: store.clone(),
         listing: Arc::new(listing),
-        policy: policy.clone(),
-        as_of,
+        policy: shared.policy.clone(),
+        as_of: shared.as_of,
         store_country: args.store_country.clone(),
-        trusted_signers,
-        fingerprints,
+        trusted_signers: shared.trusted_signers.to_vec(),
+        fingerprints: shared.fingerprints.clone(),
         accelerators: AcceleratorTable::builtin(),
     });
     let opts = Options {
         concurrency: args.concurrency,
-        shard: args.shard,
+        shard: shared.shard,
         resume: args.resume.clone(),
     };
     let bar = Progress::new(!args.no_progress && super::render::Style::stderr_redraws());
@@ -304,13 +373,90 @@ fn audit(args: &Args) -> Result<AuditReport, inputs::Failure> {
         .block_on(run::run(ctx, &opts, &|done, total| bar.show(done, total)))
         .map_err(|e| (e, None))?;
     bar.finish();
-    Ok(AuditReport::new(
-        store.root(),
-        args.shard.map(|(k, n)| format!("{}/{n}", k + 1)),
-        format!("{} {}", policy.data.policy.id, policy.data.policy.version),
-        as_of.to_string(),
-        results,
-    ))
+    Ok((store.root(), results))
+}
+
+/// `--parent-dirs`: each local file's directory instead of the file (`.` for a bare name),
+/// directories and `s3://` roots as they are, each once, in the order given, leaving out a
+/// directory inside another one of the list (its files are audited with the outer one).
+fn parent_dirs(roots: &[String]) -> Vec<String> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    for root in roots {
+        if root.starts_with("s3://") {
+            if !out.contains(root) {
+                out.push(root.clone());
+            }
+            continue;
+        }
+        let path = Path::new(root);
+        let dir = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    // Compare by the directories' components, so `./a` is inside `.` and `a/b` inside `a`.
+    let norm = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_owned())
+            .collect()
+    };
+    let keys: Vec<_> = dirs.iter().map(|d| norm(d)).collect();
+    for (i, d) in dirs.iter().enumerate() {
+        let inside = keys
+            .iter()
+            .enumerate()
+            .any(|(j, k)| j != i && k.len() < keys[i].len() && keys[i].starts_with(k));
+        if !inside {
+            out.push(d.display().to_string());
+        }
+    }
+    out
+}
+
+/// `--shard-from-env`: the shard of a Kubernetes Indexed Job, from `JOB_COMPLETION_INDEX`
+/// (0-based, set by Kubernetes in each pod) and `JOB_COMPLETIONS` (the Job's `completions`, set
+/// in its env), so the Job needs no shell arithmetic. `var` reads a variable.
+fn shard_from_env(var: impl Fn(&str) -> Option<String>) -> Result<(u32, u32), inputs::Failure> {
+    let read = |name: &str| -> Result<u32, inputs::Failure> {
+        let v = var(name).ok_or_else(|| {
+            (
+                format!("--shard-from-env: {name} is not set"),
+                Some(
+                    "run it in a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) with \
+                     JOB_COMPLETIONS set to the Job's completions, or use --shard K/N",
+                ),
+            )
+        })?;
+        v.trim().parse().map_err(|_| {
+            (
+                format!(
+                    "--shard-from-env: {name} is `{}`, not a number",
+                    human::escape(&v)
+                ),
+                None,
+            )
+        })
+    };
+    let index = read("JOB_COMPLETION_INDEX")?;
+    let count = read("JOB_COMPLETIONS")?;
+    if count == 0 || index >= count {
+        return Err((
+            format!(
+                "--shard-from-env: JOB_COMPLETION_INDEX {index} is not below JOB_COMPLETIONS {count}"
+            ),
+            Some("set JOB_COMPLETIONS to the Job's completions"),
+        ));
+    }
+    Ok((index, count))
 }
 
 /// A bucket's listing under the artifact set's ignore rules (the defaults and `--exclude`), as a
@@ -368,5 +514,37 @@ impl Progress {
         if self.on {
             eprintln!();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_from_env;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn shard_from_a_kubernetes_indexed_job() {
+        let ok = |v: &[(&str, &str)]| shard_from_env(env(v)).map_err(|e| e.0);
+        assert_eq!(
+            ok(&[("JOB_COMPLETION_INDEX", "0"), ("JOB_COMPLETIONS", "8")]),
+            Ok((0, 8))
+        );
+        assert_eq!(
+            ok(&[("JOB_COMPLETION_INDEX", "7"), ("JOB_COMPLETIONS", "8")]),
+            Ok((7, 8))
+        );
+        let e = ok(&[("JOB_COMPLETION_INDEX", "8"), ("JOB_COMPLETIONS", "8")]).unwrap_err();
+        assert!(e.contains("not below"), "{e}");
+        let e = ok(&[("JOB_COMPLETIONS", "8")]).unwrap_err();
+        assert!(e.contains("JOB_COMPLETION_INDEX is not set"), "{e}");
+        let e = ok(&[("JOB_COMPLETION_INDEX", "x\n"), ("JOB_COMPLETIONS", "8")]).unwrap_err();
+        assert!(e.contains("`x\\n`"), "{e}");
     }
 }

@@ -70,6 +70,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "weightguard audit /data/models                          # a table; exit 6 on high findings
   weightguard audit s3://bucket/models --format sarif -o audit.sarif
   weightguard audit /data --shard 2/8 --format jsonl -o part-2.jsonl
+  weightguard audit s3://bucket/models --shard-from-env --format jsonl  # a Kubernetes Indexed Job
+  weightguard audit --parent-dirs a/model.safetensors b/model.gguf       # as the pre-commit hook does
   weightguard audit merge part-*.jsonl --format html -o audit.html",
     ),
     (

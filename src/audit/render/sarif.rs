@@ -49,16 +49,86 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
+/// Where the tool and its rules are documented.
+const INFORMATION_URI: &str = "https://github.com/weightguard/weightguard";
+
+/// The rules' documentation: the table of findings in docs/audit.md.
+const HELP_URI: &str =
+    "https://github.com/weightguard/weightguard/blob/main/docs/audit.md#findings-and-severities";
+
+/// What to do about a finding of each rule: the second half of `fullDescription` and `help`.
+fn advice(rule: Rule) -> &'static str {
+    match rule {
+        Rule::ControlledUnencrypted => {
+            "Seal the weights for their destination (`weightguard seal`) and delete the cleartext copy, or move them to storage cleared for controlled technology."
+        }
+        Rule::NeedsReviewUnencrypted => {
+            "Declare the training facts (a training-record.toml beside the weights, or --tokens) so the classification can be decided; seal the weights until it is."
+        }
+        Rule::FingerprintMatch => {
+            "Treat the weights as the fingerprinted controlled model: find how they got here, seal or remove them."
+        }
+        Rule::UnsafePickle => {
+            "Do not load the file. Convert trusted weights to safetensors; quarantine and investigate the rest."
+        }
+        Rule::DestinationMismatch => {
+            "Move the envelope to a store in its destination country, or re-seal it for this one if the policy allows."
+        }
+        Rule::EnvelopeExpired => {
+            "Delete the envelope, or re-seal the weights with a new expiry if the transfer is still authorized."
+        }
+        Rule::EnvelopeUnverified => {
+            "Do not trust the envelope's claims: verify it with `weightguard verify --signer` and re-seal from a trusted source."
+        }
+        Rule::EnvelopeNoClaims => {
+            "Re-seal the weights with `weightguard seal`, which binds the destination claims to the envelope."
+        }
+        Rule::EnvelopeCleartext => {
+            "The weights are stored in the clear: remove the file, seal the weights properly and investigate who wrote it."
+        }
+        Rule::ParseFailure => {
+            "Check whether the file holds weights (truncated or corrupted copy); remove or repair it so it can be audited."
+        }
+        Rule::DecryptedRemnant => {
+            "Delete the remnant; open the envelope again so the weights are verified against the signed manifest."
+        }
+        Rule::UnreadPath => {
+            "Audit the path's target directly, or grant read access, so what it holds is examined."
+        }
+    }
+}
+
+/// A finding's fingerprint for code scanning: stable across runs and checkouts (the rule and the
+/// artifact's path relative to the audited root, not the message, which holds counts and dates),
+/// so an alert that persists is one alert, and a fixed one closes.
+fn fingerprint(rule: Rule, path: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(rule.id().as_bytes());
+    h.update(&[0]);
+    h.update(path.as_bytes());
+    h.finalize().to_hex()[..32].to_owned()
+}
+
 pub fn sarif(report: &AuditReport) -> String {
     let rules: Vec<_> = Rule::ALL
         .iter()
         .map(|r| {
+            let full = format!("{} {}", r.description(), advice(*r));
             json!({
                 "id": r.id(),
                 "name": r.id(),
                 "shortDescription": {"text": r.description()},
+                "fullDescription": {"text": full},
+                "help": {
+                    "text": advice(*r),
+                    "markdown": format!("{}\n\n**What to do:** {}\n\nSee [the audit's findings]({HELP_URI}).", r.description(), advice(*r)),
+                },
+                "helpUri": HELP_URI,
                 "defaultConfiguration": {"level": level(r.severity())},
-                "properties": {"security-severity": security_severity(r.severity())},
+                "properties": {
+                    "security-severity": security_severity(r.severity()),
+                    "tags": ["security", "export-control"],
+                },
             })
         })
         .collect();
@@ -75,6 +145,7 @@ pub fn sarif(report: &AuditReport) -> String {
                 "locations": [{
                     "physicalLocation": {"artifactLocation": {"uri": uri_reference(&a.uri)}}
                 }],
+                "partialFingerprints": {"weightguardFinding/v1": fingerprint(f.rule, &a.path)},
                 "properties": {
                     "severity": f.severity.as_str(),
                     "security-severity": security_severity(f.severity),
@@ -90,7 +161,7 @@ pub fn sarif(report: &AuditReport) -> String {
             "tool": {"driver": {
                 "name": "weightguard",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/weightguard/weightguard",
+                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }},
             "properties": {"root": report.root, "policy": report.policy, "asOf": report.as_of},
@@ -104,7 +175,19 @@ pub fn sarif(report: &AuditReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::uri_reference;
+    use super::{Rule, advice, fingerprint, uri_reference};
+
+    #[test]
+    fn every_rule_has_advice_and_fingerprints_are_stable() {
+        for r in Rule::ALL {
+            assert!(advice(r).ends_with('.'), "{r:?}");
+        }
+        let a = fingerprint(Rule::UnsafePickle, "pytorch/evil.pkl");
+        assert_eq!(a, fingerprint(Rule::UnsafePickle, "pytorch/evil.pkl"));
+        assert_ne!(a, fingerprint(Rule::ParseFailure, "pytorch/evil.pkl"));
+        assert_ne!(a, fingerprint(Rule::UnsafePickle, "pytorch/evil.pk"));
+        assert_eq!(a.len(), 32);
+    }
 
     #[test]
     fn uris_are_rfc_3986_references() {
