@@ -2,12 +2,44 @@
 //! what it decides) out. `classify` and `gate` run them in order; "where is the embargo rule"
 //! is answered by a file name here.
 //!
-//! Moved here so far: the policy's status ([`status`]), the plausibility presumption
-//! ([`plausibility`]), comprehensive embargoes ([`embargo`]) and a destination rule's unverified
-//! conditions ([`conditions`]). The threshold, exclusions, destination rules, orders and
-//! licences are still evaluated inline in `classify.rs` and `gate.rs`.
+//! Classification runs [`status`], [`published`], the lineage count (`lineage.rs`),
+//! [`plausibility`] (no training declared), [`threshold`], [`derived`] and [`capability_floor`];
+//! the gate adds [`embargo`] and a destination rule's [`conditions`]. The destination rules,
+//! orders and licences are still evaluated inline in `gate.rs`.
 
+pub mod capability_floor;
 pub mod conditions;
+pub mod derived;
 pub mod embargo;
 pub mod plausibility;
+pub mod published;
 pub mod status;
+pub mod threshold;
+
+/// What an exclusion test concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test {
+    Applies,
+    DoesNotApply,
+    Uncertain,
+}
+
+impl Test {
+    /// The reason's outcome word.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Test::Applies => "applies",
+            Test::DoesNotApply => "not_applicable",
+            Test::Uncertain => "uncertain",
+        }
+    }
+}
+
+/// `3.800e25`, or `unbounded`.
+pub fn sci(v: f64) -> String {
+    if v.is_infinite() {
+        "unbounded".into()
+    } else {
+        format!("{v:.3e}")
+    }
+}
