@@ -410,7 +410,7 @@ fn a_refused_seal_leaves_no_object_and_no_pending_upload() {
         false,
         &|_| {},
     );
-    let e = r.err().expect("refused").to_string();
+    let e = r.expect_err("refused").to_string();
     assert!(e.contains("changed"), "{e}");
     assert!(server.objects("refused").is_empty());
     assert!(server.pending_uploads("refused").is_empty());
