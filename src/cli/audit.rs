@@ -9,7 +9,6 @@ use super::render as human;
 use super::selection::SetArgs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use weightguard::artifact_set::ignore::Rules;
 use weightguard::audit::examine::Context;
 use weightguard::audit::fingerprint::{Fingerprints, MAX_FINGERPRINT_BYTES};
@@ -83,7 +82,7 @@ pub struct Args {
     /// Allow plain-HTTP S3 endpoints (loopback test servers); also AWS_ALLOW_HTTP=true.
     #[arg(long)]
     allow_http: bool,
-    /// No progress bar on stderr.
+    /// No progress on stderr (neither the bar on a terminal nor the heartbeat lines elsewhere).
     #[arg(long)]
     no_progress: bool,
 }
@@ -368,9 +367,11 @@ fn audit_root(
         shard: shared.shard,
         resume: args.resume.clone(),
     };
-    let bar = Progress::new(!args.no_progress && super::render::Style::stderr_redraws());
+    let bar = super::progress::Progress::items("auditing", "units", !args.no_progress);
     let results = runtime
-        .block_on(run::run(ctx, &opts, &|done, total| bar.show(done, total)))
+        .block_on(run::run(ctx, &opts, &|done, total| {
+            bar.set(done as u64, total as u64)
+        }))
         .map_err(|e| (e, None))?;
     bar.finish();
     Ok((store.root(), results))
@@ -470,51 +471,6 @@ fn exclude(listing: Listing, set: &SetArgs) -> Result<Listing, inputs::Failure> 
         rules.rule_for_path(&k).is_none()
     });
     Ok(Listing::new(kept))
-}
-
-/// A one-line progress bar on stderr, redrawn at most ten times a second.
-struct Progress {
-    on: bool,
-    start: Instant,
-    last: std::sync::Mutex<Option<Instant>>,
-}
-
-impl Progress {
-    fn new(on: bool) -> Progress {
-        Progress {
-            on,
-            start: Instant::now(),
-            last: std::sync::Mutex::new(None),
-        }
-    }
-
-    fn show(&self, done: usize, total: usize) {
-        if !self.on {
-            return;
-        }
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        let now = Instant::now();
-        if done < total && last.is_some_and(|t| now - t < Duration::from_millis(100)) {
-            return;
-        }
-        *last = Some(now);
-        const W: usize = 30;
-        let filled = (done * W).checked_div(total).unwrap_or(W);
-        let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
-        eprint!(
-            "\r[{}{}] {done}/{total} units, {rate:.0}/s ",
-            "#".repeat(filled),
-            " ".repeat(W - filled)
-        );
-    }
-
-    fn finish(&self) {
-        if self.on {
-            eprintln!();
-        }
-    }
 }
 
 #[cfg(test)]
