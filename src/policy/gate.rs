@@ -11,7 +11,7 @@ use super::countries;
 use super::date::Date;
 use super::decision::{Classification, GateOutcome, Reason};
 use super::format::PolicyData;
-use super::licences::{Fit, Licence};
+use super::licences::Licence;
 use crate::compute::Estimate;
 use serde::Serialize;
 
@@ -126,97 +126,11 @@ pub fn gate_classified(
     let home = d.destinations.home.as_deref() == Some(dest.as_str());
 
     // Orders in force naming models; whether they name this one.
-    let mut order_reasons = Vec::new();
-    let mut order_outcome: Option<(GateOutcome, String)> = None;
-    let mut unknown_name = false;
-    for o in &d.orders {
-        if !o.in_force(as_of) {
-            order_reasons.push(Reason::new(
-                format!("order.{}", o.id),
-                "not_in_force",
-                format!(
-                    "{}: in force from {}{}, not on {as_of}",
-                    o.title,
-                    o.from,
-                    o.until.map_or(String::new(), |u| format!(" until {u}"))
-                ),
-                &o.citation,
-                &o.confidence,
-            ));
-            continue;
-        }
-        if o.models.is_empty() {
-            order_reasons.push(Reason::new(
-                format!("order.{}", o.id),
-                "names_no_models",
-                format!(
-                    "{}: in force, but the policy lists no model names for it",
-                    o.title
-                ),
-                &o.citation,
-                &o.confidence,
-            ));
-            continue;
-        }
-        let named = o.models.iter().any(|m| model_ids.contains(m));
-        let in_scope = if o.destinations.is_empty() {
-            !home || (o.foreign_persons_at_home && hq != dest)
-        } else {
-            in_any(d, &o.destinations, &dest, as_of).is_some()
-        };
-        if model_ids.is_empty()
-            && let Some(dev) = &o.developer
-        {
-            // An order binds its developer's named models: an unnamed model is not held for it.
-            order_reasons.push(Reason::new(
-                format!("order.{}", o.id),
-                "not_applicable",
-                format!(
-                    "{}: binds {dev}'s models {}; this model's name is not declared: if it is one of them, declare [model] name in the training record",
-                    o.title,
-                    o.models.join(", ")
-                ),
-                &o.citation,
-                &o.confidence,
-            ));
-        } else if model_ids.is_empty() {
-            unknown_name = true;
-            order_reasons.push(Reason::new(format!("order.{}", o.id), "unknown_model",
-                format!("{}: in force and names models, but this model's name is not declared ([model] name in the training record), so the order cannot be ruled out", o.title),
-                &o.citation, &o.confidence));
-        } else if named && in_scope {
-            order_reasons.push(Reason::new(
-                format!("order.{}", o.id),
-                "applies",
-                format!(
-                    "{}: names this model; {} for {dest}, regardless of the threshold",
-                    o.title,
-                    o.decision.as_str()
-                ),
-                &o.citation,
-                &o.confidence,
-            ));
-            if order_outcome.as_ref().is_none_or(|(x, _)| o.decision > *x) {
-                order_outcome = Some((o.decision, o.id.clone()));
-            }
-        } else {
-            order_reasons.push(Reason::new(
-                format!("order.{}", o.id),
-                "not_applicable",
-                format!(
-                    "{}: {}",
-                    o.title,
-                    if named {
-                        "this destination is outside its scope"
-                    } else {
-                        "does not name this model"
-                    }
-                ),
-                &o.citation,
-                &o.confidence,
-            ));
-        }
-    }
+    let super::rules::orders::Orders {
+        reasons: order_reasons,
+        outcome: order_outcome,
+        unknown_name,
+    } = super::rules::orders::evaluate(d, &model_ids, &dest, &hq, home, as_of);
 
     // Published weights are not subject to the EAR (a declared fact).
     let published = classification
@@ -365,32 +279,19 @@ pub fn gate_classified(
             GateOutcome::LicenseRequired | GateOutcome::NeedsReview
         ) || (outcome == GateOutcome::Denied && licensable);
         if licence_may_help && !unknown_name {
-            for l in transfer.licences {
-                let fit = l.fit(&dest, &hq, &model_ids, as_of);
-                let cite = format!("licence {} (holder's licences file, a declared fact)", l.id);
-                let why = match fit {
-                    Fit::Covers if licensable => {
-                        outcome = GateOutcome::Allowed;
-                        authorization = Some(format!("license:{}", l.id));
-                        conditions.clear();
-                        reasons.push(Reason::new(format!("license.{}", l.id), "covers",
-                            format!("covers {dest} and this model, valid through {}", l.expires), cite, "S"));
-                        break;
-                    }
-                    Fit::Covers => "covers the transfer, but the policy does not let a licence authorize this destination".to_owned(),
-                    Fit::Expired => format!("expired {}", l.expires),
-                    Fit::NotYetIssued => format!("not valid before {}", l.issued.map_or("—".into(), |i| i.to_string())),
-                    Fit::OtherDestination => format!("does not list {dest} (lists {})", l.destinations.join(", ")),
-                    Fit::OtherModel => "does not list this model".to_owned(),
-                    Fit::OtherHolder => format!("is for a holder headquartered in {}", l.holder_hq.as_deref().unwrap_or("?")),
-                };
-                reasons.push(Reason::new(
-                    format!("license.{}", l.id),
-                    "not_applicable",
-                    why,
-                    cite,
-                    "S",
-                ));
+            let (covering, why) = super::rules::licences::evaluate(
+                transfer.licences,
+                &dest,
+                &hq,
+                &model_ids,
+                licensable,
+                as_of,
+            );
+            reasons.extend(why);
+            if let Some(id) = covering {
+                outcome = GateOutcome::Allowed;
+                authorization = Some(format!("license:{id}"));
+                conditions.clear();
             }
         } else if outcome == GateOutcome::Denied && !transfer.licences.is_empty() {
             reasons.push(Reason::new("license", "not_considered", "the destination is denied under this policy: no licence in the licences file is considered", &d.destinations.citation, &d.destinations.confidence));

@@ -4,13 +4,15 @@
 //!
 //! Classification runs [`status`], [`published`], the lineage count (`lineage.rs`),
 //! [`plausibility`] (no training declared), [`threshold`], [`derived`] and [`capability_floor`];
-//! the gate adds [`embargo`] and a destination rule's [`conditions`]. The destination rules,
-//! orders and licences are still evaluated inline in `gate.rs`.
+//! the gate adds [`embargo`], [`orders`], [`licences`] and a destination rule's [`conditions`].
+//! The destination rules themselves are still matched inline in `gate.rs`.
 
 pub mod capability_floor;
 pub mod conditions;
 pub mod derived;
 pub mod embargo;
+pub mod licences;
+pub mod orders;
 pub mod plausibility;
 pub mod published;
 pub mod status;
