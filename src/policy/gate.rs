@@ -168,86 +168,12 @@ pub fn gate_classified(
                 },
                 &d.destinations.citation, &d.destinations.confidence));
         } else {
-            let rule = d.destinations.rules.iter().find(|r| {
-                (r.destination_in.is_empty()
-                    || in_any(d, &r.destination_in, &dest, as_of).is_some())
-                    && in_any(d, &r.destination_not_in, &dest, as_of).is_none()
-                    && (r.holder_hq_in.is_empty()
-                        || in_any(d, &r.holder_hq_in, &hq, as_of).is_some())
-            });
-            match rule {
-                Some(r) => {
-                    outcome = r.decision;
-                    authorization = r.authorization.clone();
-                    licensable = r.licence_can_authorize();
-                    if outcome == GateOutcome::Allowed {
-                        conditions = r.conditions.clone();
-                    }
-                    let mut detail = format!("{dest} ({})", countries::name(&dest).unwrap_or("?"));
-                    if let Some(g) = in_any(d, &r.destination_in, &dest, as_of) {
-                        detail.push_str(&format!(" is in `{g}` on {as_of}"));
-                        if let Some(group) = d.groups.iter().find(|x| x.id == g)
-                            && let (_, Some(dm)) = group.member(&dest, as_of)
-                        {
-                            detail.push_str(&format!(
-                                " (dated membership{}{}: {}, {})",
-                                dm.since.map_or(String::new(), |s| format!(" since {s}")),
-                                dm.until.map_or(String::new(), |u| format!(" until {u}")),
-                                dm.citation,
-                                dm.confidence
-                            ));
-                        }
-                    }
-                    if let Some(g) = in_any(d, &r.holder_hq_in, &hq, as_of) {
-                        detail.push_str(&format!("; holder headquarters {hq} is in `{g}`"));
-                    }
-                    detail.push_str(&format!(": {}", outcome.as_str()));
-                    if let Some(a) = &authorization {
-                        detail.push_str(&format!(" under {a}"));
-                    }
-                    if let Some(n) = &r.note {
-                        detail.push_str(&format!("; {n}"));
-                    }
-                    reasons.push(Reason::new(
-                        format!("destination.{}", r.id),
-                        outcome.as_str(),
-                        detail,
-                        &r.citation,
-                        &r.confidence,
-                    ));
-                    if outcome == GateOutcome::Allowed
-                        && let Some((o, why)) =
-                            super::rules::conditions::evaluate(d, &r.id, &r.conditions)
-                    {
-                        reasons.push(why);
-                        if o != GateOutcome::Allowed {
-                            outcome = o;
-                            authorization = None;
-                            conditions.clear();
-                        }
-                    }
-                }
-                None => {
-                    outcome = d.destinations.default;
-                    authorization = None;
-                    licensable = outcome != GateOutcome::Denied;
-                    let mut detail = format!(
-                        "{dest} ({}) matches no destination rule: {}",
-                        countries::name(&dest).unwrap_or("?"),
-                        outcome.as_str()
-                    );
-                    if let Some(n) = &d.destinations.note {
-                        detail.push_str(&format!("; {n}"));
-                    }
-                    reasons.push(Reason::new(
-                        "destination.default",
-                        outcome.as_str(),
-                        detail,
-                        &d.destinations.citation,
-                        &d.destinations.confidence,
-                    ));
-                }
-            }
+            let m = super::rules::destination::evaluate(d, &dest, &hq, as_of);
+            outcome = m.outcome;
+            authorization = m.authorization;
+            licensable = m.licensable;
+            conditions = m.conditions;
+            reasons.extend(m.reasons);
         }
         // Comprehensive embargoes apply whatever the classification.
         if !home && let Some((o, why)) = super::rules::embargo::evaluate(d, &dest, as_of, published)

@@ -4,12 +4,14 @@
 //!
 //! Classification runs [`status`], [`published`], the lineage count (`lineage.rs`),
 //! [`plausibility`] (no training declared), [`threshold`], [`derived`] and [`capability_floor`];
-//! the gate adds [`embargo`], [`orders`], [`licences`] and a destination rule's [`conditions`].
-//! The destination rules themselves are still matched inline in `gate.rs`.
+//! the gate runs [`destination`] (with a rule's [`conditions`]), [`embargo`], [`orders`] and
+//! [`licences`]; `gate.rs` combines them, and answers `needs_review` only if a review-bound
+//! classification's two readings lead to different answers.
 
 pub mod capability_floor;
 pub mod conditions;
 pub mod derived;
+pub mod destination;
 pub mod embargo;
 pub mod licences;
 pub mod orders;
