@@ -14,9 +14,10 @@
 # `taskset -c 0`.
 #
 # The limit: the writes cost what `dd` of the same bytes in 64 KiB blocks costs on the output
-# filesystem (the kernel's copy into the page cache; plus the fsync on disk), and the CPU work is
-# ChaCha20-Poly1305 + BLAKE3 + one copy per byte, spread over the cores; the best wall time is
-# the larger of the two (`examples/primitives.rs` times the CPU primitives, one core each).
+# filesystem (the kernel's copy into the page cache), and the CPU work is ChaCha20-Poly1305 +
+# BLAKE3 + one copy per byte, spread over the cores; the best wall time is the larger of the two
+# (`examples/primitives.rs` times the CPU primitives, one core each). The fsync that durability
+# adds on a disk is printed beside it: seal and open pay it too, overlapped with the writing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -74,7 +75,15 @@ for _ in $(seq "$runs"); do
 done
 
 # The limit, from primitives measured now.
-dd_t=$( { /usr/bin/time -f '%e' dd if=/dev/zero of="$out/dd" bs=64K count=$((size / 65536)) conv=fsync status=none; } 2>&1 | tail -1)
+# Best of three: a single dd is as noisy as the tools.
+dd_t=""
+for _ in 1 2 3; do
+  rm -f "$out/dd"
+  sync
+  t=$( { /usr/bin/time -f '%e' dd if=/dev/zero of="$out/dd" bs=64K count=$((size / 65536)) status=none; } 2>&1 | tail -1)
+  fsync_t=$( { /usr/bin/time -f '%e' sync "$out/dd"; } 2>&1 | tail -1)
+  if [ -z "$dd_t" ] || awk -v t="$t" -v b="$dd_t" 'BEGIN { exit !(t < b) }'; then dd_t=$t; fi
+done
 rm -f "$out/dd"
 read -r chacha blake3 memcpy < <("$target/release/examples/primitives" 256 | awk '{ printf "%s ", $2 } END { print "" }')
 cores=$(nproc)
@@ -82,9 +91,9 @@ limit=$(awk -v s="$size" -v c="$chacha" -v b="$blake3" -v m="$memcpy" -v n="$cor
   'BEGIN { cpu = (s / c + s / b + s / m) / n; print (cpu > w) ? cpu : w }')
 
 echo "file: $file ($size bytes, $cores cores, median of $runs paired runs, input page-cached, outputs in $out)"
-printf '  primitives, one core: ChaCha20-Poly1305 %.2f GB/s, BLAKE3 %.2f GB/s, copy %.2f GB/s; writing %s bytes (64 KiB, fsync): %.2f s\n' \
+printf '  primitives, one core: ChaCha20-Poly1305 %.2f GB/s, BLAKE3 %.2f GB/s, copy %.2f GB/s; writing %s bytes into the page cache (64 KiB writes): %.2f s, then fsync: %.2f s\n' \
   "$(awk -v x="$chacha" 'BEGIN { print x / 1e9 }')" "$(awk -v x="$blake3" 'BEGIN { print x / 1e9 }')" \
-  "$(awk -v x="$memcpy" 'BEGIN { print x / 1e9 }')" "$size" "$dd_t"
+  "$(awk -v x="$memcpy" 'BEGIN { print x / 1e9 }')" "$size" "$dd_t" "$fsync_t"
 printf '  limit (max of the writes and the CPU work over %s cores): %.2f s for seal or open\n' "$cores" "$limit"
 declare -A med
 for name in age-encrypt age-enc+sync wg-seal wg-seal-1core age-decrypt age-dec+sync wg-open wg-open-1core; do
