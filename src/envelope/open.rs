@@ -524,6 +524,10 @@ enum State {
         pad: usize,
         out: Arc<std::fs::File>,
         hasher: Box<FileHasher>,
+        /// Written here rather than by the pool: a small file is closed as soon as it is
+        /// complete, so however many there are, only a few are open at once (queued pool jobs
+        /// each hold their file open).
+        inline: bool,
     },
     Manifest {
         left: u64,
@@ -534,6 +538,9 @@ enum State {
     /// After the end-of-archive block: only zeros may follow.
     End,
 }
+
+/// Files up to this size are written by the parser's thread, not queued to the write pool.
+const INLINE_BYTES: u64 = 1 << 20;
 
 /// Writes a tar stream's files under `root`, hashing each, and keeps the manifest entry.
 struct TarSink {
@@ -600,11 +607,17 @@ impl TarSink {
                     pad,
                     out,
                     hasher,
+                    inline,
                 } => {
                     let take = usize::try_from(*left).unwrap_or(usize::MAX).min(data.len());
                     hasher.feed(&data[..take])?;
-                    self.pool
-                        .submit(out, name, *offset, batch, start..start + take)?;
+                    if *inline {
+                        std::os::unix::fs::FileExt::write_all_at(&**out, &data[..take], *offset)
+                            .map_err(|e| format!("writing `{name}`: {e}"))?;
+                    } else {
+                        self.pool
+                            .submit(out, name, *offset, batch, start..start + take)?;
+                    }
                     if let Some(w) = &self.writeback {
                         w.add(take as u64);
                     }
@@ -723,6 +736,7 @@ impl TarSink {
                     pad,
                     out,
                     hasher,
+                    inline: size <= INLINE_BYTES,
                 })
             }
         }
