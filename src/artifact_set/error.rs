@@ -38,6 +38,9 @@ pub enum SetError {
     #[error("{}: more than {limit} files; exclude some with --exclude", path.display())]
     TooManyFiles { path: PathBuf, limit: usize },
 
+    #[error("{}: more than {limit} directories walked, or one directory walked more than {limit} times: links inside it lead to the same directories again and again; remove those links or exclude them with --exclude", path.display())]
+    TooManyDirs { path: PathBuf, limit: usize },
+
     #[error("{}: {what}", path.display())]
     Hub { path: PathBuf, what: String },
 

@@ -19,7 +19,7 @@ pub use group::ModelFiles;
 pub use identity::FileId;
 pub use ignore::{DEFAULT_EXCLUDES, Ignored};
 pub use view::{ModelView, SetTree};
-pub use walk::{MAX_DEPTH, MAX_FILES};
+pub use walk::{MAX_DEPTH, MAX_DIRS, MAX_FILES};
 
 use crate::artifact::{self, Artifact, ArtifactError};
 use std::collections::BTreeMap;

@@ -222,3 +222,22 @@ fn a_weight_file_named_like_json_is_still_counted() {
         .collect();
     assert_eq!(counted, [1004], "{:?}", names(&set));
 }
+
+#[test]
+fn a_link_bomb_is_an_error_not_an_endless_walk() {
+    // d0 holds two links to d1, d1 two to d2, … d40: 2^40 paths, no file, all inside the root.
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("m");
+    for i in 0..=40 {
+        std::fs::create_dir_all(m.join(format!("d{i}"))).unwrap();
+    }
+    for i in 0..40 {
+        for l in ["a", "b"] {
+            symlink(format!("../d{}", i + 1), m.join(format!("d{i}/{l}"))).unwrap();
+        }
+    }
+    let t = std::time::Instant::now();
+    let e = collect(&m, &Options::default()).unwrap_err().to_string();
+    assert!(e.contains("directories walked"), "{e}");
+    assert!(t.elapsed().as_secs() < 120, "took {:?}", t.elapsed());
+}

@@ -11,6 +11,13 @@ use std::path::{Path, PathBuf};
 pub const MAX_DEPTH: usize = 64;
 /// Most files in one set: the listing is held in memory (about 200 bytes a file).
 pub const MAX_FILES: usize = 4_000_000;
+/// Most directories walked for one set, links followed included: links inside the root may
+/// lead to one directory many times (two links to the next level, thirty levels deep, would
+/// walk 2^30 directories holding no file at all).
+pub const MAX_DIRS: usize = 1_000_000;
+/// Most times one directory is walked (under the names links give it): a real tree reaches a
+/// directory by a name or two; a link bomb reaches one by thousands.
+pub const MAX_WALKS_PER_DIR: u32 = 64;
 
 pub(super) struct Walker<'o> {
     opts: &'o Options,
@@ -28,6 +35,10 @@ pub(super) struct Walker<'o> {
     skip_top: Option<String>,
     /// Entries that broke a rule, in a lenient walk.
     pub problems: Vec<Problem>,
+    /// Directories walked so far.
+    dirs_walked: usize,
+    /// How often each directory (device, inode) was walked.
+    walks: HashMap<(u64, u64), u32>,
 }
 
 impl<'o> Walker<'o> {
@@ -43,6 +54,8 @@ impl<'o> Walker<'o> {
             shown_base: shown_base.to_owned(),
             skip_top: None,
             problems: Vec::new(),
+            dirs_walked: 0,
+            walks: HashMap::new(),
         })
     }
 
@@ -95,11 +108,26 @@ impl<'o> Walker<'o> {
                 limit: MAX_DEPTH,
             });
         }
+        self.dirs_walked += 1;
+        if self.dirs_walked > MAX_DIRS {
+            return Err(SetError::TooManyDirs {
+                path: self.shown_base.clone(),
+                limit: MAX_DIRS,
+            });
+        }
         let meta = std::fs::metadata(real).map_err(SetError::io(&self.shown(rel)))?;
         let me = {
             use std::os::unix::fs::MetadataExt;
             (meta.dev(), meta.ino())
         };
+        let walks = self.walks.entry(me).or_insert(0);
+        *walks += 1;
+        if *walks > MAX_WALKS_PER_DIR {
+            return Err(SetError::TooManyDirs {
+                path: self.shown(rel),
+                limit: MAX_WALKS_PER_DIR as usize,
+            });
+        }
         self.ancestors.push(me);
         let r = self.walk_entries(real, rel, contain, scope, depth);
         self.ancestors.pop();
@@ -140,7 +168,9 @@ impl<'o> Walker<'o> {
             match self.entry(&child_real, &child_rel, contain, scope, depth) {
                 Ok(()) => {}
                 // A lenient walk (audit) reports the entry and goes on; a guard fails closed.
-                Err(e @ SetError::TooManyFiles { .. }) => return Err(e),
+                Err(e @ (SetError::TooManyFiles { .. } | SetError::TooManyDirs { .. })) => {
+                    return Err(e);
+                }
                 Err(e) if self.opts.lenient => self.problems.push(Problem {
                     rel: child_rel,
                     what: e.to_string(),
