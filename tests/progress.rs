@@ -63,3 +63,64 @@ fn heartbeat_lines_in_ci_logs() {
     assert_eq!(run(&["audit", "--no-progress", root], "0.000001").1, "");
     assert_eq!(run(&["hash", model], "0").1, "");
 }
+
+/// `open` shows progress too (issue 20: it showed nothing for the minutes a large model takes):
+/// heartbeat lines in a CI log, then a final one.
+#[test]
+fn open_reports_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    write_model(
+        &ModelSpec::tiny_llama(),
+        &model,
+        WriteOptions {
+            fill: DataFill::Pattern(3),
+            max_shard_bytes: None,
+        },
+    )
+    .unwrap();
+    let keys = dir.path().join("keys");
+    let k = keys.to_str().unwrap();
+    assert_eq!(run(&["keygen", "--out", k], "0").0, Some(0));
+    let env = dir.path().join("m.age");
+    let (code, err) = run(
+        &[
+            "seal",
+            model.to_str().unwrap(),
+            "-r",
+            &format!("{k}/recipient.txt"),
+            "--destination",
+            "DE",
+            "--signing-key",
+            &format!("{k}/signing.key"),
+            "-o",
+            env.to_str().unwrap(),
+            "--tokens",
+            "1e9",
+        ],
+        "0",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let out = dir.path().join("opened");
+    let (code, err) = run(
+        &[
+            "open",
+            env.to_str().unwrap(),
+            "-i",
+            &format!("{k}/identity.txt"),
+            "--signer",
+            &format!("{k}/signing.pub"),
+            "--site-country",
+            "DE",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "0.000001",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("opening: "), "{err}");
+    assert!(
+        err.lines().last().unwrap().starts_with("opening: done"),
+        "{err}"
+    );
+}

@@ -178,28 +178,40 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
         today: today.to_string(),
         policy: &check,
     };
+    // Progress over the envelope's bytes (the plaintext is a little less: headers and tags).
     let opened = match super::remote::object_url(&args.envelope) {
         Some(url) => {
             let target = super::remote::target(url, &args.s3)?;
-            target.reader().and_then(|r| {
-                envelope::open_object(
+            let bar = super::progress::ByteProgress::start("opening", 0);
+            let opened = target.reader().and_then(|r| {
+                envelope::open_object_with_progress(
                     &r,
                     &identities,
                     signer.as_ref(),
                     &site,
                     &args.output,
                     args.allow_plain_age,
+                    &|n| bar.add(n),
                 )
-            })
+            });
+            bar.finish();
+            opened
         }
-        None => envelope::open(
-            &args.envelope,
-            &identities,
-            signer.as_ref(),
-            &site,
-            &args.output,
-            args.allow_plain_age,
-        ),
+        None => {
+            let total = std::fs::metadata(&args.envelope).map_or(0, |m| m.len());
+            let bar = super::progress::ByteProgress::start("opening", total);
+            let opened = envelope::open_with_progress(
+                &args.envelope,
+                &identities,
+                signer.as_ref(),
+                &site,
+                &args.output,
+                args.allow_plain_age,
+                &|n| bar.add(n),
+            );
+            bar.finish();
+            opened
+        }
     };
     opened.map_err(|e| {
         let hint = match &e {

@@ -28,6 +28,8 @@ pub use claims::{Claims, PolicyRef};
 pub use error::EnvelopeError;
 pub use inspect::{Verified, verify, verify_object};
 pub use keys::{SignerKey, SigningKey};
-pub use open::{OpenReport, Site, open, open_object};
+pub use open::{
+    OpenReport, Site, open, open_object, open_object_with_progress, open_with_progress,
+};
 pub use remote::ObjectTarget;
 pub use seal::{SealReport, SealTerms, seal, seal_set, seal_set_to_object, seal_with_progress};

@@ -100,6 +100,20 @@ pub fn open(
     output: &Path,
     allow_plain: bool,
 ) -> Result<OpenReport, EnvelopeError> {
+    open_with_progress(path, identities, signer, site, output, allow_plain, &|_| {})
+}
+
+/// [`open`], calling `progress` with each count of plaintext bytes decrypted (for a progress
+/// bar).
+pub fn open_with_progress(
+    path: &Path,
+    identities: &[BoxedIdentity],
+    signer: Option<&SignerKey>,
+    site: &Site,
+    output: &Path,
+    allow_plain: bool,
+    progress: &dyn Fn(u64),
+) -> Result<OpenReport, EnvelopeError> {
     let env = inspect::read(path, signer)?;
     let start = env.header.len as u64;
     let input = || -> Result<Payload<'_>, EnvelopeError> {
@@ -117,6 +131,7 @@ pub fn open(
         site,
         output,
         allow_plain,
+        progress,
     )
 }
 
@@ -130,6 +145,27 @@ pub fn open_object(
     site: &Site,
     output: &Path,
     allow_plain: bool,
+) -> Result<OpenReport, EnvelopeError> {
+    open_object_with_progress(
+        object,
+        identities,
+        signer,
+        site,
+        output,
+        allow_plain,
+        &|_| {},
+    )
+}
+
+/// [`open_object`], calling `progress` with each count of plaintext bytes decrypted.
+pub fn open_object_with_progress(
+    object: &super::remote::ObjectReader,
+    identities: &[BoxedIdentity],
+    signer: Option<&SignerKey>,
+    site: &Site,
+    output: &Path,
+    allow_plain: bool,
+    progress: &dyn Fn(u64),
 ) -> Result<OpenReport, EnvelopeError> {
     let env = inspect::read_object(object, signer)?;
     let start = env.header.len as u64;
@@ -147,6 +183,7 @@ pub fn open_object(
         site,
         output,
         allow_plain,
+        progress,
     )
 }
 
@@ -164,6 +201,7 @@ fn open_envelope<'a>(
     site: &Site,
     output: &Path,
     allow_plain: bool,
+    progress: &dyn Fn(u64),
 ) -> Result<OpenReport, EnvelopeError> {
     match &env.claims {
         None if !allow_plain => {
@@ -244,6 +282,7 @@ fn open_envelope<'a>(
         );
         let mut bytes = 0u64;
         decrypt(path, &env, &fk, input()?, |batch, range| {
+            progress(range.len() as u64);
             bytes += range.len() as u64;
             w.write_all(&batch.buf[range]).map_err(|e| e.to_string())
         })?;
@@ -284,6 +323,7 @@ fn open_envelope<'a>(
     .map_err(EnvelopeError::io(parent))?;
     let mut sink = TarSink::new(tmp.path().to_owned());
     decrypt(path, &env, &fk, input()?, |batch, range| {
+        progress(range.len() as u64);
         sink.write(batch, range)
     })?;
     let (entries, manifest_bytes, bytes) =
