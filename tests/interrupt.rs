@@ -111,10 +111,22 @@ fn temporaries(dir: &Path, marker: &str) -> Vec<String> {
 /// Waits until a temporary with `marker` exists in `dir` (the run is writing), then sends
 /// `signal`; returns the exit code and stderr.
 fn interrupt_while_writing(
+    child: Child,
+    dir: &Path,
+    marker: &str,
+    signal: &str,
+) -> (Option<i32>, String) {
+    interrupt_after(child, dir, marker, signal, Duration::from_millis(30))
+}
+
+/// [`interrupt_while_writing`], `delay` after the temporary appears (0: the signal races the
+/// creation of the first file in it).
+fn interrupt_after(
     mut child: Child,
     dir: &Path,
     marker: &str,
     signal: &str,
+    delay: Duration,
 ) -> (Option<i32>, String) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while temporaries(dir, marker).is_empty() {
@@ -126,7 +138,7 @@ fn interrupt_while_writing(
         std::thread::sleep(Duration::from_millis(2));
     }
     // Let it write some of its output first.
-    std::thread::sleep(Duration::from_millis(30));
+    std::thread::sleep(delay);
     let ok = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
@@ -157,6 +169,33 @@ fn an_interrupted_open_leaves_no_plaintext() {
             "SIG{signal}: decrypted weights left behind"
         );
         assert!(!out.exists(), "SIG{signal}: no output");
+    }
+}
+
+/// A signal that lands as the first file is being created: the temporary directory is removed
+/// and never recreated (it was, once, by the directory builder's recursive mode).
+#[test]
+fn an_open_interrupted_at_once_leaves_nothing() {
+    let setup = setup();
+    for i in 0..3 {
+        let out = setup.dir.path().join(format!("opened-{i}"));
+        let child = spawn(&open_args(&setup, &out));
+        let (got, err) = interrupt_after(
+            child,
+            setup.dir.path(),
+            ".weightguard-partial-",
+            "INT",
+            Duration::ZERO,
+        );
+        assert_eq!(got, Some(130), "{err}");
+        // The handler exits while the main thread may still be running: give a recreated
+        // directory, if any, the time to appear.
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            temporaries(setup.dir.path(), ".weightguard-partial-").is_empty(),
+            "run {i}: decrypted weights left behind"
+        );
+        assert!(!out.exists());
     }
 }
 

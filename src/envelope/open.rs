@@ -381,12 +381,32 @@ fn private<'b, 'p, 's>(
 }
 
 /// Creates `dir` and its missing parents, owner-only.
-fn private_dirs(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir`'s missing directories below `root`, owner-only, but never `root` itself: if an
+/// interrupt removed the temporary output directory, the next file fails instead of quietly
+/// recreating it (which would leave plaintext behind once the process exits).
+fn private_dirs(root: &Path, dir: &Path) -> std::io::Result<()> {
+    let rel = dir
+        .strip_prefix(root)
+        .map_err(|_| std::io::Error::other(format!("{} is outside the output", dir.display())))?;
     let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
+    if !root.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the temporary output directory is gone (interrupted?)",
+        ));
+    }
+    let mut at = root.to_owned();
+    for c in rel.components() {
+        at.push(c);
+        match b.create(&at) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && at.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// `options` creating an owner-only file.
@@ -747,7 +767,7 @@ impl TarSink {
                 }
                 let path = self.root.join(&name);
                 if let Some(dir) = path.parent() {
-                    private_dirs(dir).map_err(|e| format!("creating `{name}`: {e}"))?;
+                    private_dirs(&self.root, dir).map_err(|e| format!("creating `{name}`: {e}"))?;
                 }
                 let file = private_file(std::fs::OpenOptions::new().write(true).create_new(true))
                     .open(&path)
