@@ -647,3 +647,45 @@ fn an_audit_goes_on_past_an_unreadable_directory_and_an_overlong_path() {
         "the rest of the store is still audited: {results:#?}"
     );
 }
+
+/// Issue 19's `-o -`: `seal` and `open` wrote a file (or directory) named `-`; both refuse it as a
+/// usage error, since their output is renamed into place when complete.
+#[test]
+fn dash_as_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_weightguard"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "seal",
+        ".",
+        "-r",
+        "age1x",
+        "--destination",
+        "DE",
+        "--signing-key",
+        "k",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("standard output"));
+    let o = run(&[
+        "open",
+        "e.age",
+        "-i",
+        "k",
+        "--signer",
+        "s",
+        "--site-country",
+        "DE",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.path().join("-").exists());
+}

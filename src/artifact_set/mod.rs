@@ -109,11 +109,9 @@ pub struct ArtifactSet {
 /// Builds the set for `path`.
 pub fn collect(path: &Path, options: &Options) -> Result<ArtifactSet, SetError> {
     let mut w = walk::Walker::new(options, path)?;
-    let lmeta = std::fs::symlink_metadata(path).map_err(SetError::io(path))?;
     // The named path itself is trusted as named: a link given on the command line is followed.
     let meta = std::fs::metadata(path).map_err(SetError::io(path))?;
     let is_dir = meta.is_dir();
-    let _ = lmeta;
     if is_dir {
         let real = std::fs::canonicalize(path).map_err(SetError::io(path))?;
         if hub::is_repo(&real) {

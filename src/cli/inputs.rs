@@ -31,6 +31,19 @@ pub fn parse_count(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `-o OUT` of `seal` and `open`: a path. `-` is refused rather than taken as a file named `-`:
+/// an envelope (or an opened model) is written beside its name and renamed into place when
+/// whole, which standard output cannot do.
+pub fn parse_output(s: &str) -> Result<std::path::PathBuf, String> {
+    if s == "-" {
+        return Err(
+            "`-` (standard output) is not supported: the output is written beside its name and renamed into place only when complete; name a file or directory"
+                .into(),
+        );
+    }
+    Ok(std::path::PathBuf::from(s))
+}
+
 /// `--as-of YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, String> {
     Date::parse(s)

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     site: Option<String>,
     /// The directory to create (it must not exist).
-    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    #[arg(short = 'o', long = "output", value_name = "DIR", value_parser = super::inputs::parse_output)]
     output: PathBuf,
     /// Policy to re-check the destination against: a built-in id or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]

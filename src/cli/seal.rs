@@ -36,7 +36,7 @@ pub struct Args {
     signing_key: PathBuf,
     /// The envelope to write (never overwritten unless --force): a file, or s3://bucket/key,
     /// streamed into a multipart upload completed only when the envelope is whole.
-    #[arg(short = 'o', long = "output", value_name = "OUT|s3://BUCKET/KEY")]
+    #[arg(short = 'o', long = "output", value_name = "OUT|s3://BUCKET/KEY", value_parser = super::inputs::parse_output)]
     output: PathBuf,
     #[command(flatten)]
     s3: super::remote::S3Args,
