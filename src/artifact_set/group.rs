@@ -66,13 +66,17 @@ fn is_index(p: &Path) -> bool {
     n.ends_with(".safetensors.index.json") || n.ends_with(".bin.index.json")
 }
 
-/// `(<prefix>, N)` for `<prefix>-0000K-of-0000N.gguf`.
-fn gguf_split(p: &Path) -> Option<(String, String)> {
-    let stem = name_of(p).strip_suffix(".gguf")?;
+/// `(<prefix>, N)` for a split GGUF part's name, `<prefix>-0000K-of-0000N.gguf`.
+pub(crate) fn gguf_split_name(name: &str) -> Option<(String, String)> {
+    let stem = name.strip_suffix(".gguf")?;
     let (rest, total) = stem.rsplit_once("-of-")?;
     let (prefix, no) = rest.rsplit_once('-')?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     (digits(no) && digits(total)).then(|| (prefix.to_owned(), total.to_owned()))
+}
+
+fn gguf_split(p: &Path) -> Option<(String, String)> {
+    gguf_split_name(name_of(p))
 }
 
 /// Groups `files` (all directly in `dir`, as the tree names them) into models. Reads each file's

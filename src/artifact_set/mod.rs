@@ -214,10 +214,14 @@ fn named_file(w: &mut walk::Walker, path: &Path, meta: &std::fs::Metadata) -> Re
         beside.extend(index.shards.iter().cloned());
         beside.push("config.json".into());
     } else {
-        if let Some((prefix, total)) = gguf_split_name(&fname) {
+        if let Some((prefix, total)) = group::gguf_split_name(&fname) {
             let n: u64 = total.parse().unwrap_or(0);
-            for k in 1..=n.min(100_000) {
-                beside.push(format!("{prefix}-{k:0w$}-of-{total}.gguf", w = total.len()));
+            let parts: Vec<String> = (1..=n.min(100_000))
+                .map(|k| format!("{prefix}-{k:0w$}-of-{total}.gguf", w = total.len()))
+                .collect();
+            // Only a name in the standard form brings its siblings.
+            if parts.contains(&fname) {
+                beside.extend(parts);
             }
         }
         beside.push("config.json".into());
@@ -243,15 +247,6 @@ fn named_file(w: &mut walk::Walker, path: &Path, meta: &std::fs::Metadata) -> Re
         w.entry_beside(&candidate, &rel, &real_dir)?;
     }
     Ok(())
-}
-
-fn gguf_split_name(name: &str) -> Option<(String, String)> {
-    let stem = name.strip_suffix(".gguf")?;
-    let (rest, total) = stem.rsplit_once("-of-")?;
-    let (prefix, no) = rest.rsplit_once('-')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (digits(no) && digits(total) && no.len() == total.len())
-        .then(|| (prefix.to_owned(), total.to_owned()))
 }
 
 impl ArtifactSet {

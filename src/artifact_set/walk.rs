@@ -155,14 +155,13 @@ impl<'o> Walker<'o> {
             }
             let child_rel = rel.join(&name);
             let child_real = real.join(&name);
-            let is_dir_hint = std::fs::symlink_metadata(&child_real)
-                .map(|m| m.is_dir())
-                .unwrap_or(false);
             if let Some(r) = rel_string(&child_rel)
                 && let Some(rule) = self.rules.rule_for(&r)
             {
+                // Only an ignored entry needs this lstat here; `entry` takes its own.
+                let is_dir = std::fs::symlink_metadata(&child_real).is_ok_and(|m| m.is_dir());
                 let rule = rule.to_owned();
-                self.ignore(&child_rel, is_dir_hint, &rule);
+                self.ignore(&child_rel, is_dir, &rule);
                 continue;
             }
             match self.entry(&child_real, &child_rel, contain, scope, depth) {
