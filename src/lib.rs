@@ -20,6 +20,7 @@ pub mod fixture;
 pub mod fuzz_api;
 pub mod interrupt;
 pub mod policy;
+pub mod signing;
 pub mod schema;
 pub mod text;
 pub mod units;
