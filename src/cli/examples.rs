@@ -55,6 +55,18 @@ pub const EXAMPLES: &[(&str, &str)] = &[
       --site-country DE --site fra-1 -o model/",
     ),
     (
+        "sign",
+        "openssl ecparam -genkey -name prime256v1 -out ec.pem && openssl ec -in ec.pem -pubout -out ec.pub
+  weightguard sign model/ --key ec.pem -o model/model.sig     # model_signing verify key accepts it
+  weightguard sign model/ --key ec.pem -o model.sig --digest blake3",
+    ),
+    (
+        "verify-signature",
+        "weightguard verify-signature model/ --bundle model/model.sig --public-key ec.pub
+  weightguard open model.age … -o opened/ && \\
+      weightguard verify-signature opened/ --bundle opened/model.sig --public-key ec.pub",
+    ),
+    (
         "policy",
         "weightguard policy list
   weightguard policy show us-ear-4e091

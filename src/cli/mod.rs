@@ -20,7 +20,9 @@ mod remote;
 mod render;
 mod seal;
 mod selection;
+mod sign;
 mod verify;
+mod verify_signature;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
@@ -75,6 +77,8 @@ enum Command {
     Seal(seal::Args),
     Verify(verify::Args),
     Open(open::Args),
+    Sign(sign::Args),
+    VerifySignature(verify_signature::Args),
     Policy(policy::Args),
     Demo(demo::Args),
     Audit(audit::Args),
@@ -159,6 +163,8 @@ pub fn run() -> ExitCode {
         Command::Seal(args) => seal::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Open(args) => open::run(&args),
+        Command::Sign(args) => sign::run(&args),
+        Command::VerifySignature(args) => verify_signature::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(args) => audit::run(&args),

@@ -56,6 +56,14 @@ pub struct Args {
     /// Policy: a built-in id or a TOML file.
     #[arg(long, default_value = policy::DEFAULT_POLICY, value_name = "ID|FILE")]
     policy: String,
+    /// Seal only if the files are exactly those the publisher signed in this OpenSSF model
+    /// signature (`model_signing sign key`, or `weightguard sign`), each with its signed digest;
+    /// the bundle must lie in PATH, so it travels in the envelope (see `verify-signature`).
+    #[arg(long, value_name = "BUNDLE", requires = "public_key")]
+    require_signature: Option<PathBuf>,
+    /// The publisher's EC P-256 public key (PEM) for --require-signature.
+    #[arg(long, value_name = "EC.pub", requires = "require_signature")]
+    public_key: Option<PathBuf>,
     /// Replace OUT if it exists.
     #[arg(long)]
     force: bool,
@@ -148,6 +156,17 @@ pub fn run(args: &Args) -> Exit {
     {
         render::error(&format!("--expires {e} is already past"), None);
         return Exit::Usage;
+    }
+    // The publisher's signature is checked over exactly the files about to be sealed; their
+    // identities are checked again as they are sealed, so nothing changed in between is sealed.
+    if let (Some(bundle), Some(public_key)) = (&args.require_signature, &args.public_key) {
+        match super::verify_signature::require_for_seal(set, bundle, public_key) {
+            Ok(line) => eprintln!("{line}"),
+            Err((msg, hint)) => {
+                render::error(&msg, hint);
+                return Exit::Error;
+            }
+        }
     }
     let sealed = (|| -> Result<envelope::SealReport, String> {
         let key = SigningKey::read(&args.signing_key).map_err(|e| e.to_string())?;
