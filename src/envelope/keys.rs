@@ -142,6 +142,9 @@ pub fn parse_recipients(arg: &str) -> Result<Vec<BoxedRecipient>, EnvelopeError>
     if let Some(r) = parse_recipient(arg) {
         return Ok(vec![r]);
     }
+    if let Some(e) = pq_recipient_error(arg) {
+        return Err(keys_err(e));
+    }
     let path = Path::new(arg);
     let text = read_key_text(path, "recipients file").map_err(|e| {
         keys_err(format!(
@@ -155,11 +158,9 @@ pub fn parse_recipients(arg: &str) -> Result<Vec<BoxedRecipient>, EnvelopeError>
             continue;
         }
         out.push(parse_recipient(line).ok_or_else(|| {
-            keys_err(format!(
-                "{}:{}: not an age1… or SSH public key",
-                path.display(),
-                i + 1
-            ))
+            let why =
+                pq_recipient_error(line).unwrap_or_else(|| "not an age1… or SSH public key".into());
+            keys_err(format!("{}:{}: {why}", path.display(), i + 1))
         })?);
     }
     if out.is_empty() {
@@ -173,6 +174,10 @@ pub fn parse_recipients(arg: &str) -> Result<Vec<BoxedRecipient>, EnvelopeError>
 
 fn parse_recipient(s: &str) -> Option<BoxedRecipient> {
     let s = s.trim();
+    // Before any plugin parsing: `age1pq1…` would otherwise read as a recipient of a plugin `pq`.
+    if let Ok(r) = super::pq::Recipient::from_str(s) {
+        return Some(Box::new(r));
+    }
     if let Ok(r) = age::x25519::Recipient::from_str(s) {
         return Some(Box::new(r));
     }
@@ -180,6 +185,18 @@ fn parse_recipient(s: &str) -> Option<BoxedRecipient> {
         return Some(Box::new(r));
     }
     None
+}
+
+/// Why `s`, which looks like a post-quantum recipient (`age1pq1…`), is not one; None for other
+/// text. Quotes only the start of it: a recipient is almost 2,000 characters.
+fn pq_recipient_error(s: &str) -> Option<String> {
+    let s = s.trim();
+    if !s.starts_with(super::pq::RECIPIENT_PREFIX) {
+        return None;
+    }
+    let e = super::pq::Recipient::from_str(s).err()?;
+    let start: String = s.chars().take(16).collect();
+    Some(format!("recipient `{start}…`: {e}"))
 }
 
 /// Reads identities from an age identity file (`AGE-SECRET-KEY-1…` lines) or an unencrypted SSH
@@ -196,6 +213,24 @@ pub fn read_identities_from(bytes: &[u8]) -> Result<Vec<BoxedIdentity>, Envelope
 }
 
 fn read_identities_named(bytes: &[u8], path: &Path) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
+    // Post-quantum identities (`AGE-SECRET-KEY-PQ-1…`) are ours to parse; the file's other
+    // lines, if any hold more than comments, go through the rest of this function.
+    let (pq_ids, rest) = super::pq::take_identities(bytes)
+        .map_err(|(line, e)| keys_err(format!("{}:{line}: {e}", path.display())))?;
+    if !pq_ids.is_empty() {
+        let mut ids: Vec<BoxedIdentity> = Vec::with_capacity(pq_ids.len());
+        for id in pq_ids {
+            ids.push(Box::new(id));
+        }
+        let more = rest
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::trim_ascii)
+            .any(|l| !l.is_empty() && !l.starts_with(b"#"));
+        if more {
+            ids.extend(read_identities_named(&rest, path)?);
+        }
+        return Ok(ids);
+    }
     if let Ok(file) = age::IdentityFile::from_buffer(bytes)
         && let Ok(ids) = file.into_identities()
         && !ids.is_empty()
@@ -235,6 +270,12 @@ pub fn generate_identity() -> (String, String) {
         ),
         recipient,
     )
+}
+
+/// A new post-quantum hybrid identity (ML-KEM-768 + X25519, `AGE-SECRET-KEY-PQ-1…`):
+/// (identity file text, `age1pq1…` recipient string).
+pub fn generate_pq_identity() -> (String, String) {
+    super::pq::generate_identity_file()
 }
 
 /// One file of a key set: its name in the key directory, its text, and whether it is secret

@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod keys;
 pub mod manifest;
 pub mod open;
+pub mod pq;
 pub mod remote;
 pub mod seal;
 mod sink;
