@@ -185,6 +185,23 @@ pub fn require_for_seal(
     bundle: &Path,
     public_key: &Path,
 ) -> Result<String, super::inputs::Failure> {
+    // Where the bundle lies is known before any file is read.
+    if !set
+        .files
+        .iter()
+        .any(|f| signing::files::is_same_file(f, bundle))
+    {
+        return Err((
+            format!(
+                "not sealed: {} lies outside {}, so it would not travel in the envelope",
+                bundle.display(),
+                set.path.display()
+            ),
+            Some(
+                "copy the bundle into the model directory (model_signing's model.sig) and seal again",
+            ),
+        ));
+    }
     let (statement, cmp) = check(set, bundle, public_key).map_err(|e| (e.to_string(), None))?;
     if !cmp.matches(false) {
         eprint!("{}", mismatch_lines(&cmp, true));
@@ -198,18 +215,7 @@ pub fn require_for_seal(
             Some("seal exactly the files the publisher signed (--exclude leaves files out)"),
         ));
     }
-    let Some(name) = cmp.bundle else {
-        return Err((
-            format!(
-                "not sealed: {} lies outside {}, so it would not travel in the envelope",
-                bundle.display(),
-                set.path.display()
-            ),
-            Some(
-                "copy the bundle into the model directory (model_signing's model.sig) and seal again",
-            ),
-        ));
-    };
+    let name = cmp.bundle.unwrap_or_default();
     Ok(format!(
         "publisher signature {} verified: {} files match ({}, key hint {})",
         escape(&name),
