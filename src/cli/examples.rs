@@ -35,7 +35,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "keygen",
-        "weightguard keygen --out keys     # keys/identity.txt, recipient.txt, signing.key, signing.pub",
+        "weightguard keygen --out keys     # keys/identity.txt, recipient.txt, signing.key, signing.pub
+  weightguard keygen --out keys --pq  # a post-quantum identity (age1pq1… recipient)",
     ),
     (
         "seal",

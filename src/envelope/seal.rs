@@ -342,9 +342,14 @@ fn write_envelope<T>(
                 what: format!("wrapping the file key: {e}"),
             })?;
         // age's rule: recipients combine only if they carry the same labels.
-        if labels.as_ref().is_some_and(|prev| *prev != l) {
+        if let Some(prev) = labels.as_ref().filter(|prev| **prev != l) {
+            let pq = super::pq::is_postquantum(prev) != super::pq::is_postquantum(&l);
             return Err(EnvelopeError::Keys {
-                what: "these recipients cannot be combined in one envelope".into(),
+                what: if pq {
+                    super::pq::MIXED_RECIPIENTS.into()
+                } else {
+                    "these recipients cannot be combined in one envelope".into()
+                },
             });
         }
         labels = Some(l);
