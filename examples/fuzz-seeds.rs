@@ -69,6 +69,23 @@ fn main() -> Res<()> {
             &bytes[..header.len],
         )?;
     }
+    // A model signature of the small tree, signed with the fuzzing EC key; the keys; the
+    // statement on its own.
+    let sig_dir = out.join("model_signature");
+    let key = weightguard::signing::PrivateKey::from_pem(fuzz_api::FUZZ_EC_KEY_SEC1)?;
+    let set = weightguard::artifact_set::collect(&tree, &Default::default())?;
+    let signed = weightguard::signing::sign(
+        &set,
+        &key,
+        weightguard::signing::HashType::Sha256,
+        &tree.join("model.sig"),
+        &|_| {},
+    )?;
+    seed(&sig_dir, "bundle", 0, &signed.bundle)?;
+    seed(&sig_dir, "key-sec1", 1, fuzz_api::FUZZ_EC_KEY_SEC1.as_bytes())?;
+    seed(&sig_dir, "key-pkcs8", 1, fuzz_api::FUZZ_EC_KEY_PKCS8.as_bytes())?;
+    seed(&sig_dir, "public", 2, fuzz_api::FUZZ_EC_PUBLIC.as_bytes())?;
+    seed(&sig_dir, "statement", 3, &signed.statement.to_json())?;
     let mut block = envelope::tar::file_header("sub/notes.txt", 700).map_err(|e| e.to_string())?;
     seed(&header_dir, "tar", 2, &block)?;
     block = envelope::tar::file_header(&format!("{}/{}", "d".repeat(120), "f".repeat(90)), 1)

@@ -39,6 +39,7 @@ pub const TARGETS: &[&str] = &[
     "envelope_header",
     "open",
     "open_payload",
+    "model_signature",
 ];
 
 /// Runs the fuzz target `target` on `data`: what `cargo fuzz run <target>` runs on each input,
@@ -76,7 +77,71 @@ pub fn run(target: &str, data: &[u8]) {
             let scratch = tempfile::tempdir().expect("a scratch directory");
             open_payload(data, scratch.path());
         }
+        "model_signature" => model_signature(data),
         _ => panic!("unknown fuzz target {target:?}"),
+    }
+}
+
+/// The fuzzing model-signing key (EC P-256, test-only, public): SEC1 as `openssl ecparam
+/// -genkey` writes it, the same key in PKCS#8, and its public key. The seed bundle is signed
+/// with it, so that mutations of the bundle reach past the key checks.
+pub const FUZZ_EC_KEY_SEC1: &str = "-----BEGIN EC PARAMETERS-----
+BggqhkjOPQMBBw==
+-----END EC PARAMETERS-----
+-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIDKGmk+DzJbkccrILOwMyoxgVqiNxuhGWPyYkh6EUvuvoAoGCCqGSM49
+AwEHoUQDQgAE6V5Prz/rXxsc5hvXNwFqxyGLFvWCRfiTwlGw46O4Zfeiz/EMSgGZ
+amYho41UBaw2qNqQBGJDxpdfLW+R952Jyw==
+-----END EC PRIVATE KEY-----
+";
+pub const FUZZ_EC_KEY_PKCS8: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgMoaaT4PMluRxysgs
+7AzKjGBWqI3G6EZY/JiSHoRS+6+hRANCAATpXk+vP+tfGxzmG9c3AWrHIYsW9YJF
++JPCUbDjo7hl96LP8QxKAZlqZiGjjVQFrDao2pAEYkPGl18tb5H3nYnL
+-----END PRIVATE KEY-----
+";
+pub const FUZZ_EC_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE6V5Prz/rXxsc5hvXNwFqxyGLFvWC
+RfiTwlGw46O4Zfeiz/EMSgGZamYho41UBaw2qNqQBGJDxpdfLW+R952Jyw==
+-----END PUBLIC KEY-----
+";
+
+/// The model-signature parsers, picked by the first byte % 4: a Sigstore bundle (parsed,
+/// verified under the fuzzing EC key, its payload parsed as a statement whether or not the
+/// signature held), a PEM private key, a PEM public key, an in-toto statement.
+pub fn model_signature(data: &[u8]) {
+    use crate::signing::{Bundle, PrivateKey, PublicKey, Statement};
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    match which % 4 {
+        0 => {
+            if let Ok(bundle) = Bundle::parse(rest) {
+                let key = PublicKey::from_pem(FUZZ_EC_PUBLIC).expect("the fuzzing EC key parses");
+                let _ = bundle.verify(&key);
+                if let Ok(st) = Statement::parse(&bundle.payload) {
+                    // A parsed statement writes back to one that parses the same.
+                    assert_eq!(Statement::parse(&st.to_json()).as_ref(), Ok(&st));
+                }
+            }
+        }
+        1 => {
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Ok(key) = PrivateKey::from_pem(text)
+            {
+                let _ = key.public().hint();
+            }
+        }
+        2 => {
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Ok(key) = PublicKey::from_pem(text)
+            {
+                let _ = key.hint();
+            }
+        }
+        _ => {
+            let _ = Statement::parse(rest);
+        }
     }
 }
 

@@ -654,3 +654,18 @@ fn seal_requires_the_publishers_signature_and_carries_it() {
     );
     assert!(!env2.exists());
 }
+
+/// The seed bundle of the `model_signature` fuzz target verifies under the fuzzing key, so that
+/// mutations of it start from a bundle that gets past every check.
+#[test]
+fn the_fuzz_seed_bundle_verifies() {
+    use weightguard::signing::{Bundle, PublicKey, Statement};
+    let seed = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/model_signature/bundle"),
+    )
+    .unwrap();
+    let bundle = Bundle::parse(&seed[1..]).unwrap();
+    let key = PublicKey::from_pem(weightguard::fuzz_api::FUZZ_EC_PUBLIC).unwrap();
+    let statement = Statement::parse(bundle.verify(&key).unwrap()).unwrap();
+    assert!(!statement.resources.is_empty());
+}
