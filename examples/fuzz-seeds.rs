@@ -86,6 +86,23 @@ fn main() -> Res<()> {
     seed(&sig_dir, "key-pkcs8", 1, fuzz_api::FUZZ_EC_KEY_PKCS8.as_bytes())?;
     seed(&sig_dir, "public", 2, fuzz_api::FUZZ_EC_PUBLIC.as_bytes())?;
     seed(&sig_dir, "statement", 3, &signed.statement.to_json())?;
+    // Post-quantum keys: the fuzzing recipient, an identity file with both kinds of identity,
+    // a stanza wrapped for the fuzzing post-quantum identity.
+    let pq_dir = out.join("age_pq");
+    let pq_id: envelope::pq::Identity = fuzz_api::FUZZ_PQ_IDENTITY.parse()?;
+    let pq_recipient = pq_id.to_public();
+    seed(&pq_dir, "recipient", 0, pq_recipient.to_string().as_bytes())?;
+    let ids = format!(
+        "# post-quantum and X25519\n{}\n{}",
+        fuzz_api::FUZZ_PQ_IDENTITY,
+        fuzz_api::FUZZ_IDENTITY
+    );
+    seed(&pq_dir, "identities", 1, ids.as_bytes())?;
+    let file_key = age_core::format::FileKey::new(Box::new([0x5a; 16]));
+    let (stanzas, _) = age::Recipient::wrap_file_key(&pq_recipient, &file_key)?;
+    let mut stanza = format!("{} {}\n", stanzas[0].tag, stanzas[0].args.join(" ")).into_bytes();
+    stanza.extend_from_slice(&stanzas[0].body);
+    seed(&pq_dir, "stanza", 2, &stanza)?;
     let mut block = envelope::tar::file_header("sub/notes.txt", 700).map_err(|e| e.to_string())?;
     seed(&header_dir, "tar", 2, &block)?;
     block = envelope::tar::file_header(&format!("{}/{}", "d".repeat(120), "f".repeat(90)), 1)

@@ -23,6 +23,11 @@ pub const FUZZ_IDENTITY: &str =
     "AGE-SECRET-KEY-1MK7PP9F4RK4H2CQ9Z9VUYRPY7R8SMNK5C6ZDPTR3JGJ3MLN6XEYQLRQZ3Y\n";
 pub const FUZZ_RECIPIENT: &str = "age1r29n8nzw8kh8tz808ga8452srl98s6kkqtny9hn7sgp6698rqyyq224f3z";
 
+/// The fuzzing post-quantum identity (test-only, public: the seed is bytes 0..32). The seed
+/// stanza is wrapped for its recipient, so that mutations of it reach the decryption.
+pub const FUZZ_PQ_IDENTITY: &str =
+    "AGE-SECRET-KEY-PQ-1QQQSYQCYQ5RQWZQFPG9SCRGWPUGPZYSNZS23V9CCRYDPK8QARC0S5DYVQQ";
+
 /// Country, site and date the seed envelopes are sealed for and opened at.
 pub const FUZZ_COUNTRY: &str = "DE";
 pub const FUZZ_SITE: &str = "fra-1";
@@ -39,6 +44,7 @@ pub const TARGETS: &[&str] = &[
     "envelope_header",
     "open",
     "open_payload",
+    "age_pq",
     "model_signature",
 ];
 
@@ -78,6 +84,7 @@ pub fn run(target: &str, data: &[u8]) {
             open_payload(data, scratch.path());
         }
         "model_signature" => model_signature(data),
+        "age_pq" => age_pq(data),
         _ => panic!("unknown fuzz target {target:?}"),
     }
 }
@@ -141,6 +148,51 @@ pub fn model_signature(data: &[u8]) {
         }
         _ => {
             let _ = Statement::parse(rest);
+        }
+    }
+}
+
+/// The post-quantum hybrid keys and stanzas (`envelope::pq`), picked by the first byte % 3: a
+/// recipient string (one that parses writes back to itself and wraps a file key), an identity
+/// file (post-quantum lines among age's), a `mlkem768x25519` stanza (`TYPE ARGS…` on the first
+/// line, the body after it) unwrapped with the fuzzing post-quantum identity.
+pub fn age_pq(data: &[u8]) {
+    use age::{Identity as _, Recipient as _};
+    use envelope::pq;
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    match which % 3 {
+        0 => {
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Ok(r) = text.parse::<pq::Recipient>()
+            {
+                let again = r.to_string().parse::<pq::Recipient>();
+                assert_eq!(again.map(|a| a.to_string()), Ok(r.to_string()));
+                let key = age_core::format::FileKey::new(Box::new([0x5a; 16]));
+                let _ = r.wrap_file_key(&key);
+            }
+        }
+        1 => {
+            let _ = pq::take_identities(rest);
+            let _ = envelope::keys::read_identities_from(rest);
+        }
+        _ => {
+            let (line, body) = match rest.iter().position(|&b| b == b'\n') {
+                Some(at) => (&rest[..at], &rest[at + 1..]),
+                None => (rest, &[][..]),
+            };
+            let line = String::from_utf8_lossy(line);
+            let mut words = line.split(' ').map(str::to_owned);
+            let stanza = age_core::format::Stanza {
+                tag: words.next().unwrap_or_default(),
+                args: words.collect(),
+                body: body.to_vec(),
+            };
+            let id: pq::Identity = FUZZ_PQ_IDENTITY
+                .parse()
+                .expect("the fuzzing post-quantum identity parses");
+            let _ = id.unwrap_stanza(&stanza);
         }
     }
 }

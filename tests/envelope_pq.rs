@@ -458,3 +458,43 @@ fn typage_interoperates_both_ways() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!d.join("other.out").exists());
 }
+
+/// The `age_pq` fuzz target's seeds start where mutations reach every check: the recipient
+/// parses, the identity file holds both kinds of identity, and the stanza unwraps with the
+/// fuzzing post-quantum identity.
+#[test]
+fn age_pq_fuzz_seeds_reach_decryption() {
+    use age::Identity as _;
+    use weightguard::envelope::pq;
+    use weightguard::fuzz_api;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/age_pq");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let recipient = read("recipient");
+    assert_eq!(recipient[0] % 3, 0);
+    let id: pq::Identity = fuzz_api::FUZZ_PQ_IDENTITY.parse().unwrap();
+    assert_eq!(
+        std::str::from_utf8(&recipient[1..]).unwrap(),
+        id.to_public().to_string()
+    );
+    let ids = read("identities");
+    assert_eq!(ids[0] % 3, 1);
+    assert_eq!(
+        weightguard::envelope::keys::read_identities_from(&ids[1..])
+            .unwrap()
+            .len(),
+        2
+    );
+    let stanza = read("stanza");
+    assert_eq!(stanza[0] % 3, 2);
+    let at = stanza.iter().position(|&b| b == b'\n').unwrap();
+    let line = std::str::from_utf8(&stanza[1..at]).unwrap();
+    let mut words = line.split(' ').map(str::to_owned);
+    let s = age_core::format::Stanza {
+        tag: words.next().unwrap(),
+        args: words.collect(),
+        body: stanza[at + 1..].to_vec(),
+    };
+    let key = id.unwrap_stanza(&s).expect("ours").expect("unwraps");
+    use age::secrecy::ExposeSecret;
+    assert_eq!(key.expose_secret(), &[0x5a; 16]);
+}
