@@ -669,3 +669,60 @@ fn the_fuzz_seed_bundle_verifies() {
     let statement = Statement::parse(bundle.verify(&key).unwrap()).unwrap();
     assert!(!statement.resources.is_empty());
 }
+
+/// Each cap on a model signature's inputs, refused before the input is read.
+#[test]
+fn caps_on_bundles_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path());
+    let k = keys(dir.path(), "ec", "prime256v1");
+    // A sparse bundle one byte over 64 MiB.
+    let big = dir.path().join("big.sig");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(64 * 1024 * 1024 + 1)
+        .unwrap();
+    let out = verify_signature(&m, &big, &k.public);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("a bundle of 67108865 bytes (at most 67108864 are read)"),
+        "{}",
+        stderr(&out)
+    );
+    // Key files over 64 KiB, public and private.
+    let big_key = dir.path().join("big.pem");
+    let mut text = std::fs::read_to_string(&k.public).unwrap();
+    text.push_str(&"#".repeat(64 * 1024));
+    std::fs::write(&big_key, text).unwrap();
+    let out = verify_signature(&m, &m.join("config.json"), &big_key);
+    assert!(
+        stderr(&out).contains("(at most 65536 are read)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = weightguard(&[
+        "sign",
+        s(&m),
+        "--key",
+        s(&big_key),
+        "-o",
+        s(&dir.path().join("x.sig")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("a key file of"), "{}", stderr(&out));
+    // Seventeen signatures.
+    let bundle = dir.path().join("model.sig");
+    let out = weightguard(&["sign", s(&m), "--key", s(&k.sec1), "-o", s(&bundle)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let one = b["dsseEnvelope"]["signatures"][0].clone();
+    b["dsseEnvelope"]["signatures"] = serde_json::Value::Array(vec![one; 17]);
+    std::fs::write(&bundle, serde_json::to_vec(&b).unwrap()).unwrap();
+    let out = verify_signature(&m, &bundle, &k.public);
+    assert!(
+        stderr(&out).contains("17 signatures (at most 16 are read)"),
+        "{}",
+        stderr(&out)
+    );
+}
