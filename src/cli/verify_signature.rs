@@ -47,7 +47,11 @@ pub fn run(args: &Args) -> Exit {
         return Exit::Usage;
     }
     let checked = check(&set, &args.bundle, &args.public_key);
-    let (statement, cmp) = match checked {
+    let Checked {
+        statement,
+        cmp,
+        key_hint,
+    } = match checked {
         Ok(c) => c,
         Err(e) => {
             render::error(&e, None);
@@ -69,9 +73,7 @@ pub fn run(args: &Args) -> Exit {
             cmp.matched,
             statement.hash.as_str()
         );
-        if let Ok(key) = signing::read_public_key(&args.public_key) {
-            println!("  {:<13} {}", "key hint", key.hint());
-        }
+        println!("  {:<13} {key_hint}", "key hint");
         if !cmp.left_out.is_empty() {
             println!(
                 "  {:<13} {} files by the signature's ignore paths ({})",
@@ -103,13 +105,21 @@ pub fn run(args: &Args) -> Exit {
     Exit::Error
 }
 
+/// A verified bundle's statement and how the files compare with it.
+pub struct Checked {
+    pub statement: Statement,
+    pub cmp: Comparison,
+    /// The public key's hint (as the bundle names its key).
+    pub key_hint: String,
+}
+
 /// Reads the key and the bundle, verifies the bundle and compares `set` with its statement
 /// (shared with `seal --require-signature`).
 pub fn check(
     set: &ArtifactSet,
     bundle_path: &Path,
     public_key: &Path,
-) -> Result<(Statement, Comparison), signing::SigningError> {
+) -> Result<Checked, signing::SigningError> {
     let key: PublicKey = signing::read_public_key(public_key)?;
     let bundle = signing::read_bundle(bundle_path)?;
     let statement = signing::verify_bundle(&bundle, bundle_path, &key)?;
@@ -121,7 +131,11 @@ pub fn check(
         path: set.path.clone(),
         what: e.to_string(),
     })?;
-    Ok((statement, cmp))
+    Ok(Checked {
+        statement,
+        cmp,
+        key_hint: key.hint(),
+    })
 }
 
 /// `  changed       a.safetensors` … one line per file that does not match.
@@ -202,7 +216,11 @@ pub fn require_for_seal(
             ),
         ));
     }
-    let (statement, cmp) = check(set, bundle, public_key).map_err(|e| (e.to_string(), None))?;
+    let Checked {
+        statement,
+        cmp,
+        key_hint,
+    } = check(set, bundle, public_key).map_err(|e| (e.to_string(), None))?;
     if !cmp.matches(false) {
         eprint!("{}", mismatch_lines(&cmp, true));
         return Err((
@@ -217,12 +235,9 @@ pub fn require_for_seal(
     }
     let name = cmp.bundle.unwrap_or_default();
     Ok(format!(
-        "publisher signature {} verified: {} files match ({}, key hint {})",
+        "publisher signature {} verified: {} files match ({}, key hint {key_hint})",
         escape(&name),
         cmp.matched,
         statement.hash.as_str(),
-        signing::read_public_key(public_key)
-            .map(|k| k.hint())
-            .unwrap_or_default()
     ))
 }

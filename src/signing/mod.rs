@@ -24,7 +24,7 @@ pub use statement::{HashType, Resource, Statement};
 
 use crate::artifact_set::ArtifactSet;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The paths `model_signing` leaves out of every signature unless told otherwise (relative to
 /// the model directory), recorded in the statements weightguard writes so that `model_signing`
@@ -60,7 +60,7 @@ pub fn read_public_key(path: &Path) -> Result<PublicKey, SigningError> {
 
 /// Reads and parses a bundle (at most [`bundle::MAX_BUNDLE_BYTES`]).
 pub fn read_bundle(path: &Path) -> Result<Bundle, SigningError> {
-    let bytes = read_bounded(path, bundle::MAX_BUNDLE_BYTES, "bundle")?;
+    let bytes = read_bounded(path, bundle::MAX_BUNDLE_BYTES, "bundle", bundle_error)?;
     Bundle::parse(&bytes).map_err(|what| SigningError::Bundle {
         path: path.to_owned(),
         what,
@@ -161,35 +161,49 @@ pub fn sign(
 
 /// A UTF-8 text file of at most `limit` bytes.
 fn read_text(path: &Path, limit: u64, what: &str) -> Result<String, SigningError> {
-    let bytes = read_bounded(path, limit, what)?;
+    let bytes = read_bounded(path, limit, what, key_error)?;
     String::from_utf8(bytes).map_err(|_| SigningError::Key {
         path: path.to_owned(),
         what: format!("the {what} is not UTF-8 text (a PEM file was expected)"),
     })
 }
 
-/// At most `limit` bytes of a regular file; a longer one is refused before it is read.
-fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, SigningError> {
+fn key_error(path: PathBuf, what: String) -> SigningError {
+    SigningError::Key { path, what }
+}
+
+fn bundle_error(path: PathBuf, what: String) -> SigningError {
+    SigningError::Bundle { path, what }
+}
+
+/// At most `limit` bytes of a regular file; a longer one is refused (as `refuse` says) before it
+/// is read.
+fn read_bounded(
+    path: &Path,
+    limit: u64,
+    what: &str,
+    refuse: fn(PathBuf, String) -> SigningError,
+) -> Result<Vec<u8>, SigningError> {
     let (file, meta) =
         crate::artifact_set::identity::open_regular(path).map_err(SigningError::io(path))?;
     if meta.len() > limit {
-        return Err(SigningError::Bundle {
-            path: path.to_owned(),
-            what: format!(
+        return Err(refuse(
+            path.to_owned(),
+            format!(
                 "a {what} of {} bytes (at most {limit} are read)",
                 meta.len()
             ),
-        });
+        ));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(SigningError::io(path))?;
     if bytes.len() as u64 > limit {
-        return Err(SigningError::Bundle {
-            path: path.to_owned(),
-            what: format!("the {what} grew past {limit} bytes while being read"),
-        });
+        return Err(refuse(
+            path.to_owned(),
+            format!("the {what} grew past {limit} bytes while being read"),
+        ));
     }
     Ok(bytes)
 }
