@@ -46,6 +46,8 @@ pub const TARGETS: &[&str] = &[
     "open_payload",
     "age_pq",
     "model_signature",
+    "keys",
+    "hash_check",
 ];
 
 /// Runs the fuzz target `target` on `data`: what `cargo fuzz run <target>` runs on each input,
@@ -84,6 +86,8 @@ pub fn run(target: &str, data: &[u8]) {
             open_payload(data, scratch.path());
         }
         "model_signature" => model_signature(data),
+        "keys" => keys(data),
+        "hash_check" => hash_check(data),
         "age_pq" => age_pq(data),
         _ => panic!("unknown fuzz target {target:?}"),
     }
@@ -430,4 +434,51 @@ fn open_sealed(scratch: &Path) -> bool {
     };
     std::fs::remove_file(&env).expect("remove the envelope");
     opened
+}
+
+/// The key-file parsers, picked by the first byte % 3: a signing key (`weightguard-signing-key-v1:`
+/// or an OpenSSH private key, `envelope::openssh`), a signer key line (ours or `ssh-ed25519 …`),
+/// an identity file (age lines, plugin lines, an SSH key). A signing key that parses must sign
+/// what its public key verifies.
+pub fn keys(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    match which % 3 {
+        0 => {
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Ok(key) = SigningKey::parse(text)
+            {
+                let sig = key.sign(b"fuzz");
+                assert!(key.public().verify(b"fuzz", &sig));
+                // Its public key, written out, parses back to the same key.
+                assert_eq!(
+                    key.public().to_string().parse::<SignerKey>().ok(),
+                    Some(key.public())
+                );
+            }
+        }
+        1 => {
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Ok(key) = text.parse::<SignerKey>()
+            {
+                let _ = key.describe();
+            }
+        }
+        _ => {
+            let _ = envelope::keys::read_identities_from(rest);
+        }
+    }
+}
+
+/// A `hash --check` file: parsed line by line (nothing is read from disk); every parsed name is
+/// shown escaped.
+pub fn hash_check(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(lines) = crate::digest::check::parse(text)
+    {
+        for l in lines {
+            assert!(!l.shown().contains('\n'));
+        }
+    }
 }

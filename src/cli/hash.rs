@@ -16,11 +16,19 @@ use weightguard::schema;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files or model directories (every file under a directory is hashed).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "check")]
     paths: Vec<PathBuf>,
     /// Also give weight files a whole-file digest (equal to `b3sum`'s), from the same read.
     #[arg(long)]
     b3sum: bool,
+    /// Only whole-file digests, one line per file exactly as `b3sum` prints it (names with `\`
+    /// or a newline escaped as b3sum escapes them), so `b3sum --check` reads the output back.
+    #[arg(long, conflicts_with_all = ["json", "check"])]
+    whole_files: bool,
+    /// Re-verify a previous `hash` output (per-tensor lines, whole-file lines, b3sum's lines;
+    /// `-`: standard input): prints `NAME: OK` or `NAME: FAILED` per line.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "json"])]
+    check: Option<PathBuf>,
     /// One JSON object per path, one per line.
     #[arg(long)]
     json: bool,
@@ -33,13 +41,16 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Exit {
     let opts = Options {
-        whole_file: args.b3sum,
+        whole_file: args.b3sum || args.whole_files,
         read: if args.no_mmap {
             ReadMode::Buffered
         } else {
             ReadMode::Auto
         },
     };
+    if let Some(file) = &args.check {
+        return super::hash_check::run(file, &opts, &args.set.options());
+    }
     let mut exit = Exit::Ok;
     let style = Style::stdout();
     for path in &args.paths {
@@ -57,6 +68,7 @@ pub fn run(args: &Args) -> Exit {
                     exit = Exit::Error;
                 }
             },
+            Ok(report) if args.whole_files => print!("{}", super::hash_check::whole_files(&report)),
             Ok(report) => {
                 print!("{}", human(&report, style));
                 // Not on stdout: its lines stay b3sum's format.

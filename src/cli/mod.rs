@@ -9,6 +9,7 @@ mod estimate;
 mod examples;
 mod gate;
 mod hash;
+mod hash_check;
 mod inputs;
 mod inspect;
 mod keygen;

@@ -5,8 +5,8 @@
 use super::Exit;
 use super::inputs::{self, parse_country, parse_date};
 use super::render::{self, Style, bytes};
-use std::path::PathBuf;
-use weightguard::envelope::{self, Claims, SignerKey, Site, keys};
+use std::path::{Path, PathBuf};
+use weightguard::envelope::{self, Claims, SignerKey, Site, TrustedSigner, TrustedSigners, keys};
 use weightguard::policy::{self, Classification, Classified, Date, GateOutcome, Reason, Transfer};
 use weightguard::schema;
 
@@ -19,16 +19,20 @@ pub struct Args {
     envelope: PathBuf,
     #[command(flatten)]
     s3: super::remote::S3Args,
-    /// Identity file: age (AGE-SECRET-KEY-1…) or an unencrypted SSH private key.
-    #[arg(long, short = 'i', value_name = "FILE")]
-    identity: PathBuf,
-    /// The trusted sealer: `weightguard-signer-v1:…` or a file holding it.
+    /// Identity file: age (AGE-SECRET-KEY-1…, a plugin's AGE-PLUGIN-…-1…, run through
+    /// age-plugin-<name> from PATH) or an unencrypted SSH private key. Repeatable: every identity
+    /// is tried. `-`: standard input.
+    #[arg(long, short = 'i', value_name = "FILE", required = true)]
+    identity: Vec<PathBuf>,
+    /// A trusted sealer: `weightguard-signer-v1:…`, an OpenSSH `ssh-ed25519 …` public key, or a
+    /// file holding one (`-`: standard input). Repeatable: the envelope's sealer must be one of
+    /// them (key rotation); the report says which.
     #[arg(
         long,
         value_name = "PUBKEY",
         required_unless_present = "allow_plain_age"
     )]
-    signer: Option<String>,
+    signer: Vec<String>,
     /// The country this site is in, ISO 3166-1 alpha-2.
     #[arg(long, value_name = "CC", value_parser = parse_country)]
     site_country: String,
@@ -58,10 +62,11 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Exit {
     match open(args) {
-        Ok(r) => {
+        Ok(opened) => {
             if args.json {
-                println!("{}", schema::to_line(&r).unwrap_or_default());
+                println!("{}", schema::to_line(&opened).unwrap_or_default());
             } else {
+                let r = &opened.report;
                 let s = Style::stdout();
                 println!(
                     "{}  {}",
@@ -89,6 +94,13 @@ pub fn run(args: &Args) -> Exit {
                     // From the signed manifest: shown as text from a file is.
                     println!("  {:<14} {}", "model root", render::escape(root));
                 }
+                if let (Some(sealer), Some(source)) = (&opened.sealer, &opened.trusted_signer) {
+                    println!(
+                        "  {:<14} {sealer} (trusted: --signer {})",
+                        "sealer",
+                        render::escape(source)
+                    );
+                }
             }
             Exit::Ok
         }
@@ -99,16 +111,30 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static str>)> {
+/// What `open --json` prints: the report, and which trusted signer sealed the envelope.
+#[derive(serde::Serialize)]
+struct Opened {
+    #[serde(flatten)]
+    report: envelope::OpenReport,
+    /// The `--signer` (as given) whose key sealed the envelope; null for a plain age file.
+    trusted_signer: Option<String>,
+    /// That key as a person recognises it: the SSH fingerprint (`SHA256:…`, as `ssh-keygen -l`
+    /// prints it) and comment for an SSH key, the key itself otherwise.
+    sealer: Option<String>,
+}
+
+fn open(args: &Args) -> Result<Opened, (String, Option<&'static str>)> {
     super::render::sweep_stale(&args.output, ".weightguard-partial-");
     let plain_err = |e: envelope::EnvelopeError| (e.to_string(), None);
-    let signer = args
-        .signer
-        .as_deref()
-        .map(SignerKey::parse_or_read)
-        .transpose()
-        .map_err(plain_err)?;
-    let identities = keys::read_identities(&args.identity).map_err(plain_err)?;
+    keys::stdin_at_most_once(
+        args.identity
+            .iter()
+            .map(|i| ("-i", i.as_os_str() == keys::STDIN))
+            .chain(args.signer.iter().map(|s| ("--signer", s == keys::STDIN))),
+    )
+    .map_err(plain_err)?;
+    let trusted = TrustedSigners::parse_or_read(&args.signer).map_err(plain_err)?;
+    let identities = keys::read_identity_files(&args.identity).map_err(plain_err)?;
     let policy = inputs::read_policy(&args.policy)?;
     let licences = match &args.licenses {
         Some(p) => inputs::read_licences(p)?,
@@ -178,12 +204,19 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
         today: today.to_string(),
         policy: &check,
     };
+    // The trusted signer that sealed it (reported).
+    let mut matched: Option<TrustedSigner> = None;
     // Progress over the envelope's bytes (the plaintext is a little less: headers and tags).
     let opened = match super::remote::object_url(&args.envelope) {
         Some(url) => {
             let target = super::remote::target(url, &args.s3)?;
             let bar = super::progress::ByteProgress::start("opening", 0);
             let opened = target.reader().and_then(|r| {
+                let found = trusted_sealer(&trusted, Path::new(r.url()), || {
+                    envelope::inspect::read_object(&r, None).map(|e| e.claims.map(|c| c.signer))
+                })?;
+                matched = found.cloned();
+                let signer = found.map(|t| t.key);
                 envelope::open_object_with_progress(
                     &r,
                     &identities,
@@ -198,12 +231,18 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
             opened
         }
         None => {
+            let found = trusted_sealer(&trusted, &args.envelope, || {
+                envelope::inspect::read(&args.envelope, None).map(|e| e.claims.map(|c| c.signer))
+            })
+            .map_err(plain_err)?;
+            matched = found.cloned();
+            let signer = found.map(|t| &t.key);
             let total = std::fs::metadata(&args.envelope).map_or(0, |m| m.len());
             let bar = super::progress::ByteProgress::start("opening", total);
             let opened = envelope::open_with_progress(
                 &args.envelope,
                 &identities,
-                signer.as_ref(),
+                signer,
                 &site,
                 &args.output,
                 args.allow_plain_age,
@@ -213,7 +252,7 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
             opened
         }
     };
-    opened.map_err(|e| {
+    let report = opened.map_err(|e| {
         let hint = match &e {
             envelope::EnvelopeError::OutputExists { .. } => Some("open into a new directory"),
             envelope::EnvelopeError::NoMatchingIdentity { .. } => {
@@ -222,5 +261,30 @@ fn open(args: &Args) -> Result<envelope::OpenReport, (String, Option<&'static st
             _ => Some("nothing was written"),
         };
         (e.to_string(), hint)
+    })?;
+    // A plain age file was opened without any signer: none is reported.
+    let matched = matched.filter(|_| !report.plain);
+    Ok(Opened {
+        trusted_signer: matched.as_ref().map(|t| t.source.clone()),
+        sealer: matched.as_ref().map(TrustedSigner::describe),
+        report,
     })
+}
+
+/// The one key of the trusted set (`--signer`, repeatable) that sealed the envelope, read from
+/// its header by `sealer` before anything is decrypted; `open` then checks the envelope against
+/// that key alone. None with no trusted signers (a plain age file, `--allow-plain-age`) or when
+/// the envelope has no claims (which `open` refuses or, with `--allow-plain-age`, opens).
+fn trusted_sealer<'t>(
+    trusted: &'t TrustedSigners,
+    path: &Path,
+    sealer: impl FnOnce() -> Result<Option<SignerKey>, envelope::EnvelopeError>,
+) -> Result<Option<&'t TrustedSigner>, envelope::EnvelopeError> {
+    if trusted.is_empty() {
+        return Ok(None);
+    }
+    match sealer()? {
+        Some(found) => trusted.check(path, &found).map(Some),
+        None => Ok(trusted.0.first()),
+    }
 }

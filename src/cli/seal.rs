@@ -19,9 +19,19 @@ use weightguard::schema;
 pub struct Args {
     /// A model directory or a weights file.
     path: PathBuf,
-    /// Recipient: an age1… key, an SSH public key, or a file of them (repeatable).
-    #[arg(long = "recipient", short = 'r', value_name = "R", required = true)]
+    /// Recipient: an age1… key (X25519, post-quantum, or a plugin's age1<name>1…, wrapped by
+    /// age-plugin-<name> from PATH), an SSH public key, or a file of them (repeatable).
+    #[arg(
+        long = "recipient",
+        short = 'r',
+        value_name = "R",
+        required_unless_present = "recipients_files"
+    )]
     recipients: Vec<String>,
+    /// A recipients file, as age reads one: one recipient per line, `#` comments (repeatable;
+    /// `-`: standard input).
+    #[arg(long = "recipients-file", short = 'R', value_name = "FILE")]
+    recipients_files: Vec<PathBuf>,
     /// Destination country, ISO 3166-1 alpha-2.
     #[arg(long, value_name = "CC", value_parser = parse_country)]
     destination: String,
@@ -31,7 +41,8 @@ pub struct Args {
     /// Country of the receiving holder's headquarters; default: the destination.
     #[arg(long, value_name = "CC", value_parser = parse_country)]
     holder_hq: Option<String>,
-    /// The sealer's Ed25519 signing key (from `weightguard keygen`).
+    /// The sealer's Ed25519 signing key: `signing.key` from `weightguard keygen`, or an
+    /// unencrypted OpenSSH Ed25519 private key (`ssh-keygen -t ed25519`); `-`: standard input.
     #[arg(long, value_name = "FILE")]
     signing_key: PathBuf,
     /// The envelope to write (never overwritten unless --force): a file, or s3://bucket/key,
@@ -169,10 +180,21 @@ pub fn run(args: &Args) -> Exit {
         }
     }
     let sealed = (|| -> Result<envelope::SealReport, String> {
+        let stdin = |p: &std::path::Path| p.as_os_str() == keys::STDIN;
+        keys::stdin_at_most_once(
+            [("--signing-key", stdin(&args.signing_key))]
+                .into_iter()
+                .chain(args.recipients.iter().map(|r| ("-r", r == keys::STDIN)))
+                .chain(args.recipients_files.iter().map(|r| ("-R", stdin(r)))),
+        )
+        .map_err(|e| e.to_string())?;
         let key = SigningKey::read(&args.signing_key).map_err(|e| e.to_string())?;
         let mut recipients = Vec::new();
         for r in &args.recipients {
             recipients.extend(keys::parse_recipients(r).map_err(|e| e.to_string())?);
+        }
+        for f in &args.recipients_files {
+            recipients.extend(keys::read_recipients_file(f).map_err(|e| e.to_string())?);
         }
         let mut terms = terms(
             &g,

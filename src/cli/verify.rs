@@ -4,7 +4,7 @@
 use super::Exit;
 use super::render::{self, Style, escape};
 use std::path::PathBuf;
-use weightguard::envelope::{self, SignerKey};
+use weightguard::envelope::{self, SignerKey, TrustedSigners};
 use weightguard::schema;
 
 /// Check an envelope's structure and signed claims without the decryption key, and show the
@@ -16,38 +16,44 @@ pub struct Args {
     envelope: PathBuf,
     #[command(flatten)]
     s3: super::remote::S3Args,
-    /// The expected sealer: `weightguard-signer-v1:…` or a file holding it.
+    /// An expected sealer: `weightguard-signer-v1:…`, an OpenSSH `ssh-ed25519 …` public key, or
+    /// a file holding one (`-`: standard input). Repeatable: the sealer must be one of them (key
+    /// rotation); the report says which.
     #[arg(long, value_name = "PUBKEY")]
-    signer: Option<String>,
+    signer: Vec<String>,
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: &Args) -> Exit {
-    let signer = match args
-        .signer
-        .as_deref()
-        .map(SignerKey::parse_or_read)
-        .transpose()
-    {
+    let trusted = match TrustedSigners::parse_or_read(&args.signer) {
         Ok(s) => s,
         Err(e) => {
             render::error(&e, None);
             return Exit::Error;
         }
     };
+    // Everything is checked without an expected key first (structure, the claims' signature
+    // under the key they name), then that key against the trusted set.
     let verified = match super::remote::object_url(&args.envelope) {
         Some(url) => match super::remote::target(url, &args.s3) {
-            Ok(t) => t
-                .reader()
-                .and_then(|r| envelope::verify_object(&r, signer.as_ref())),
+            Ok(t) => t.reader().and_then(|r| envelope::verify_object(&r, None)),
             Err((msg, hint)) => {
                 render::error(&msg, hint);
                 return Exit::Error;
             }
         },
-        None => envelope::verify(&args.envelope, signer.as_ref()),
+        None => envelope::verify(&args.envelope, None),
     };
+    let verified = verified.and_then(|mut v| {
+        if !trusted.is_empty() {
+            let sealer: SignerKey = v.sealer.parse()?;
+            let matched = trusted.check(&v.path, &sealer)?;
+            v.signer_trusted = Some(true);
+            v.trusted_signer = Some(matched.source.clone());
+        }
+        Ok(v)
+    });
     match verified {
         Ok(v) => {
             if args.json {
@@ -65,14 +71,21 @@ pub fn run(args: &Args) -> Exit {
                     s.dim("envelope: structure and signed claims verified (payload not decrypted)")
                 );
                 let row = |k: &str, val: String| println!("  {k:<14} {val}");
+                // An SSH key is shown as `ssh-keygen -l` shows it: by its fingerprint.
+                let sealer = match &v.sealer_fingerprint {
+                    Some(f) => format!("{} (ssh-ed25519)", e(f)),
+                    None => e(&v.sealer),
+                };
                 row(
                     "sealer",
                     format!(
-                        "{}{}",
-                        e(&v.sealer),
-                        match v.signer_trusted {
-                            Some(true) => " (the expected signer)",
-                            _ => " (not checked against an expected signer: pass --signer)",
+                        "{sealer}{}",
+                        match (v.signer_trusted, &v.trusted_signer) {
+                            (Some(true), Some(source)) if args.signer.len() > 1 =>
+                                format!(" (a trusted signer: --signer {})", e(source)),
+                            (Some(true), _) => " (the expected signer)".to_owned(),
+                            _ => " (not checked against an expected signer: pass --signer)"
+                                .to_owned(),
                         }
                     ),
                 );

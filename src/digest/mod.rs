@@ -14,6 +14,7 @@
 //! files are hashed in parallel with each other.
 
 pub mod buffered;
+pub mod check;
 mod engine;
 mod error;
 // The crate's only unsafe code: mapping files, and the SIGBUS guard that makes that safe.

@@ -23,7 +23,7 @@ pub enum EnvelopeError {
     NoClaims { path: PathBuf },
     #[error("{}: claims: {what}", path.display())]
     Claims { path: PathBuf, what: String },
-    #[error("{}: the claims are signed by {found}, not by the expected signer {expected}", path.display())]
+    #[error("{}: the claims are signed by {found}, not by {expected}", path.display())]
     UntrustedSigner {
         path: PathBuf,
         found: String,

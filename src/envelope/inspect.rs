@@ -27,8 +27,13 @@ pub struct Envelope {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verified {
     pub path: std::path::PathBuf,
+    /// The sealer's key as the claims spell it (`weightguard-signer-v1:…` or `ssh-ed25519 …`).
     pub sealer: String,
+    /// For an SSH key, its fingerprint as `ssh-keygen -l` prints it (`SHA256:…`).
+    pub sealer_fingerprint: Option<String>,
     pub signer_trusted: Option<bool>,
+    /// Which of the trusted signers (`--signer`, as given) sealed it, when they were checked.
+    pub trusted_signer: Option<String>,
     pub recipients: usize,
     pub claims: Claims,
     pub payload_bytes: u64,
@@ -210,8 +215,8 @@ pub fn parse(
             {
                 return Err(EnvelopeError::UntrustedSigner {
                     path: path.to_owned(),
-                    found: signed.signer.to_string(),
-                    expected: expected.to_string(),
+                    found: signed.signer.describe(),
+                    expected: format!("the expected signer {}", expected.describe()),
                 });
             }
             if !signed.signature_valid() {
@@ -260,7 +265,10 @@ fn verified(
     Ok(Verified {
         path: path.to_owned(),
         sealer: signed.signer.to_string(),
+        sealer_fingerprint: (signed.signer.form() == super::keys::KeyForm::Ssh)
+            .then(|| signed.signer.ssh_fingerprint()),
         signer_trusted: expected_signer.map(|_| true),
+        trusted_signer: None,
         recipients: env.recipients,
         claims: signed.claims,
         payload_bytes: env.file_len.saturating_sub(env.header.len as u64),

@@ -1,11 +1,22 @@
-//! Keys: Ed25519 signing keys for the sealer (our own small text format), and age recipients and
-//! identities (through the `age` crate: X25519 and SSH keys).
+//! Keys: Ed25519 signing keys for the sealer, and age recipients and identities.
 //!
-//! Signing key files, one line each:
-//! - secret: `weightguard-signing-key-v1:` + base64 of the 32-byte Ed25519 seed (file mode 0600);
-//! - public: `weightguard-signer-v1:` + base64 of the 32-byte public key.
+//! Signing keys come in two spellings of the same Ed25519 key (an envelope's signature is
+//! Ed25519 either way):
+//! - our own small text format, one line each: secret `weightguard-signing-key-v1:` + base64 of
+//!   the 32-byte seed (file mode 0600); public `weightguard-signer-v1:` + base64 of the 32-byte
+//!   public key;
+//! - OpenSSH: an unencrypted `ssh-keygen -t ed25519` private key, and its `.pub` line
+//!   (`ssh-ed25519 AAAA… comment`), parsed by [`super::openssh`]. The claims then name the
+//!   sealer as `ssh-ed25519 AAAA…`, shown with the fingerprint `ssh-keygen -l` prints.
+//!
+//! Recipients and identities go through the `age` crate: X25519, SSH keys, and plugins
+//! (`age1<name>1…`, `AGE-PLUGIN-<NAME>-1…`, run as `age-plugin-<name>` from PATH, talking to the
+//! user through [`super::terminal::TerminalCallbacks`]). `-` names standard input for a key file
+//! (read once, at most [`MAX_KEY_FILE_BYTES`]).
 
 use super::EnvelopeError;
+use super::openssh;
+use super::terminal::TerminalCallbacks;
 use crate::artifact::read;
 use age::secrecy::ExposeSecret;
 use base64::Engine;
@@ -18,17 +29,31 @@ use std::str::FromStr;
 const SECRET_PREFIX: &str = "weightguard-signing-key-v1:";
 /// The largest key file read (a signing key, a signer, a recipients list, an identity file):
 /// each holds a few lines; anything larger is not a key file, and `/dev/zero` is no key at all.
+/// A plugin's keys are longer than X25519's (a post-quantum recipient is about 2 KB) and still
+/// far under it.
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 const PUBLIC_PREFIX: &str = "weightguard-signer-v1:";
+/// The path that names standard input.
+pub const STDIN: &str = "-";
 
 fn keys_err(what: impl Into<String>) -> EnvelopeError {
     EnvelopeError::Keys { what: what.into() }
+}
+
+/// How a sealer's key is written: the spelling the claims use for it, and how it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyForm {
+    /// `weightguard-signer-v1:…`
+    Weightguard,
+    /// `ssh-ed25519 AAAA…`, shown by its `SHA256:` fingerprint.
+    Ssh,
 }
 
 /// The sealer's Ed25519 key pair.
 pub struct SigningKey {
     pair: Ed25519KeyPair,
     seed: [u8; 32],
+    form: KeyForm,
 }
 
 impl SigningKey {
@@ -37,35 +62,49 @@ impl SigningKey {
         SystemRandom::new()
             .fill(&mut seed)
             .map_err(|_| keys_err("the system random source failed"))?;
-        SigningKey::from_seed(seed)
+        SigningKey::from_seed(seed, KeyForm::Weightguard)
     }
 
-    fn from_seed(seed: [u8; 32]) -> Result<SigningKey, EnvelopeError> {
+    fn from_seed(seed: [u8; 32], form: KeyForm) -> Result<SigningKey, EnvelopeError> {
         let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
             .map_err(|_| keys_err("invalid Ed25519 seed"))?;
-        Ok(SigningKey { pair, seed })
+        Ok(SigningKey { pair, seed, form })
     }
 
-    /// Parses the secret key file text.
+    /// Parses the secret key file text: `weightguard-signing-key-v1:…`, or an unencrypted
+    /// OpenSSH Ed25519 private key. Encrypted and non-Ed25519 SSH keys are refused by name.
     pub fn parse(text: &str) -> Result<SigningKey, EnvelopeError> {
-        let body = text
-            .trim()
-            .strip_prefix(SECRET_PREFIX)
-            .ok_or_else(|| keys_err(format!("a signing key starts with `{SECRET_PREFIX}`")))?;
+        if openssh::is_private_key(text) {
+            let key = openssh::parse_private(text).map_err(keys_err)?;
+            let signing = SigningKey::from_seed(key.seed, KeyForm::Ssh)?;
+            // The seed must give the public key the file states (a damaged key signs nothing).
+            if signing.public().key != key.public {
+                return Err(keys_err(
+                    "the OpenSSH private key does not match its public key: the key is damaged",
+                ));
+            }
+            return Ok(signing);
+        }
+        let body = text.trim().strip_prefix(SECRET_PREFIX).ok_or_else(|| {
+            keys_err(format!(
+                "a signing key is `{SECRET_PREFIX}…` (weightguard keygen) or an OpenSSH Ed25519 private key (ssh-keygen -t ed25519)"
+            ))
+        })?;
         let seed: [u8; 32] = STANDARD
             .decode(body)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| keys_err("a signing key holds 32 bytes of base64"))?;
-        SigningKey::from_seed(seed)
+        SigningKey::from_seed(seed, KeyForm::Weightguard)
     }
 
+    /// Reads a signing key file (`-`: standard input).
     pub fn read(path: &Path) -> Result<SigningKey, EnvelopeError> {
         let text = read_key_text(path, "signing key")?;
-        SigningKey::parse(&text).map_err(|e| keys_err(format!("{}: {e}", path.display())))
+        SigningKey::parse(&text).map_err(|e| keys_err(format!("{}: {e}", shown(path))))
     }
 
-    /// The secret key file text.
+    /// The secret key file text (our own format, whatever the key was read from).
     pub fn to_secret_string(&self) -> String {
         format!("{SECRET_PREFIX}{}\n", STANDARD.encode(self.seed))
     }
@@ -73,7 +112,10 @@ impl SigningKey {
     pub fn public(&self) -> SignerKey {
         let mut key = [0u8; 32];
         key.copy_from_slice(self.pair.public_key().as_ref());
-        SignerKey(key)
+        SignerKey {
+            key,
+            form: self.form,
+        }
     }
 
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
@@ -83,27 +125,53 @@ impl SigningKey {
     }
 }
 
-/// A sealer's public key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignerKey(pub [u8; 32]);
+/// A sealer's public key. Two spellings of one key are the same signer: equality compares the
+/// key only.
+#[derive(Debug, Clone, Copy)]
+pub struct SignerKey {
+    key: [u8; 32],
+    form: KeyForm,
+}
+
+impl PartialEq for SignerKey {
+    fn eq(&self, other: &SignerKey) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for SignerKey {}
 
 impl SignerKey {
-    /// Parses `weightguard-signer-v1:…`, or reads it from the file at that path.
+    /// Parses `weightguard-signer-v1:…` or `ssh-ed25519 AAAA…`, or reads it from the file at
+    /// that path (`-`: standard input).
     pub fn parse_or_read(arg: &str) -> Result<SignerKey, EnvelopeError> {
-        if arg.trim().starts_with(PUBLIC_PREFIX) {
-            return SignerKey::from_str(arg);
+        TrustedSigner::parse_or_read(arg).map(|t| t.key)
+    }
+
+    /// The 32 bytes of the Ed25519 public key.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    pub fn form(&self) -> KeyForm {
+        self.form
+    }
+
+    /// The fingerprint `ssh-keygen -l` prints for this key as an SSH key (`SHA256:…`).
+    pub fn ssh_fingerprint(&self) -> String {
+        openssh::fingerprint(&self.key)
+    }
+
+    /// How a person recognises the key: the SSH fingerprint for an SSH key (as `ssh-keygen -l`
+    /// shows it), the key itself otherwise.
+    pub fn describe(&self) -> String {
+        match self.form {
+            KeyForm::Ssh => format!("{} (ssh-ed25519)", self.ssh_fingerprint()),
+            KeyForm::Weightguard => self.to_string(),
         }
-        let path = Path::new(arg);
-        let text = read_key_text(path, "signer key file").map_err(|e| {
-            keys_err(format!(
-                "signer `{arg}`: neither a `{PUBLIC_PREFIX}…` key nor a readable file ({e})"
-            ))
-        })?;
-        SignerKey::from_str(&text).map_err(|e| keys_err(format!("{}: {e}", path.display())))
     }
 
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
-        signature::UnparsedPublicKey::new(&signature::ED25519, &self.0)
+        signature::UnparsedPublicKey::new(&signature::ED25519, &self.key)
             .verify(message, sig)
             .is_ok()
     }
@@ -112,22 +180,151 @@ impl SignerKey {
 impl FromStr for SignerKey {
     type Err = EnvelopeError;
     fn from_str(s: &str) -> Result<SignerKey, EnvelopeError> {
-        let body = s
-            .trim()
-            .strip_prefix(PUBLIC_PREFIX)
-            .ok_or_else(|| keys_err(format!("a signer key starts with `{PUBLIC_PREFIX}`")))?;
-        STANDARD
-            .decode(body)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .map(SignerKey)
-            .ok_or_else(|| keys_err("a signer key holds 32 bytes of base64"))
+        parse_signer_line(s).map(|(k, _)| k)
     }
+}
+
+/// A signer key line and its SSH comment, if any.
+fn parse_signer_line(s: &str) -> Result<(SignerKey, Option<String>), EnvelopeError> {
+    let s = s.trim();
+    if openssh::is_public_line(s) {
+        let k = openssh::parse_public_line(s).map_err(keys_err)?;
+        return Ok((
+            SignerKey {
+                key: k.key,
+                form: KeyForm::Ssh,
+            },
+            k.comment,
+        ));
+    }
+    let body = s.strip_prefix(PUBLIC_PREFIX).ok_or_else(|| {
+        keys_err(format!(
+            "a signer key is `{PUBLIC_PREFIX}…` or an OpenSSH `ssh-ed25519 AAAA…` public key line"
+        ))
+    })?;
+    STANDARD
+        .decode(body)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .map(|key| {
+            (
+                SignerKey {
+                    key,
+                    form: KeyForm::Weightguard,
+                },
+                None,
+            )
+        })
+        .ok_or_else(|| keys_err("a signer key holds 32 bytes of base64"))
 }
 
 impl std::fmt::Display for SignerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{PUBLIC_PREFIX}{}", STANDARD.encode(self.0))
+        match self.form {
+            KeyForm::Weightguard => write!(f, "{PUBLIC_PREFIX}{}", STANDARD.encode(self.key)),
+            KeyForm::Ssh => f.write_str(&openssh::public_line(&self.key)),
+        }
+    }
+}
+
+/// One sealer an opener trusts, as the user named it.
+#[derive(Debug, Clone)]
+pub struct TrustedSigner {
+    pub key: SignerKey,
+    /// The `--signer` argument: a key, or the file it was read from.
+    pub source: String,
+    /// The SSH key's comment (`user@host`), if the line had one.
+    pub comment: Option<String>,
+}
+
+impl TrustedSigner {
+    /// Parses a signer key or reads it from the file at that path (`-`: standard input). A file
+    /// holds one key line (`#` comments and blank lines skipped).
+    pub fn parse_or_read(arg: &str) -> Result<TrustedSigner, EnvelopeError> {
+        let trimmed = arg.trim();
+        let text = if trimmed.starts_with(PUBLIC_PREFIX) || openssh::is_public_line(trimmed) {
+            trimmed.to_owned()
+        } else {
+            let path = Path::new(arg);
+            let text = read_key_text(path, "signer key file").map_err(|e| {
+                keys_err(format!(
+                    "signer `{arg}`: neither a `{PUBLIC_PREFIX}…` or `ssh-ed25519 …` key nor a readable file ({e})"
+                ))
+            })?;
+            let mut lines = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'));
+            let line = lines.next().unwrap_or_default().to_owned();
+            if lines.next().is_some() {
+                return Err(keys_err(format!(
+                    "{}: more than one key; name each trusted signer with its own --signer",
+                    shown(path)
+                )));
+            }
+            line
+        };
+        let (key, comment) = parse_signer_line(&text).map_err(|e| {
+            if text == trimmed {
+                e
+            } else {
+                keys_err(format!("{}: {e}", shown(Path::new(arg))))
+            }
+        })?;
+        Ok(TrustedSigner {
+            key,
+            source: arg.to_owned(),
+            comment,
+        })
+    }
+
+    /// The key as a person recognises it, with the SSH comment when there is one.
+    pub fn describe(&self) -> String {
+        match &self.comment {
+            Some(c) => format!("{} {}", self.key.describe(), crate::text::escape(c)),
+            None => self.key.describe(),
+        }
+    }
+}
+
+/// The sealers an opener trusts (`--signer`, repeatable: several for key rotation).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedSigners(pub Vec<TrustedSigner>);
+
+impl TrustedSigners {
+    /// Reads every `--signer` argument (see [`TrustedSigner::parse_or_read`]).
+    pub fn parse_or_read(args: &[String]) -> Result<TrustedSigners, EnvelopeError> {
+        args.iter()
+            .map(|a| TrustedSigner::parse_or_read(a))
+            .collect::<Result<_, _>>()
+            .map(TrustedSigners)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The trusted signer that is `sealer`, or an error naming the envelope, the sealer and every
+    /// trusted key.
+    pub fn check(&self, path: &Path, sealer: &SignerKey) -> Result<&TrustedSigner, EnvelopeError> {
+        self.0.iter().find(|t| t.key == *sealer).ok_or_else(|| {
+            let expected = match self.0.as_slice() {
+                [one] => format!("the expected signer {}", one.describe()),
+                many => format!(
+                    "any of the {} trusted signers ({})",
+                    many.len(),
+                    many.iter()
+                        .map(TrustedSigner::describe)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            EnvelopeError::UntrustedSigner {
+                path: path.to_owned(),
+                found: sealer.describe(),
+                expected,
+            }
+        })
     }
 }
 
@@ -136,8 +333,8 @@ pub type BoxedRecipient = Box<dyn age::Recipient + Send + Sync>;
 /// An identity that may unwrap the file key.
 pub type BoxedIdentity = Box<dyn age::Identity + Send + Sync>;
 
-/// Parses a recipient: `age1…` (X25519) or an SSH public key line, or a file of such lines
-/// (`#` comments and blank lines skipped).
+/// Parses a recipient (`-r`): `age1…` (X25519, post-quantum, or a plugin's `age1<name>1…`) or an
+/// SSH public key line, or a recipients file of such lines (see [`read_recipients_file`]).
 pub fn parse_recipients(arg: &str) -> Result<Vec<BoxedRecipient>, EnvelopeError> {
     if let Some(r) = parse_recipient(arg) {
         return Ok(vec![r]);
@@ -145,31 +342,70 @@ pub fn parse_recipients(arg: &str) -> Result<Vec<BoxedRecipient>, EnvelopeError>
     if let Some(e) = pq_recipient_error(arg) {
         return Err(keys_err(e));
     }
+    if let Some(r) = parse_plugin_recipient(arg) {
+        return r.map(|r| vec![r]);
+    }
+    if arg == STDIN {
+        return read_recipients_file(Path::new(arg));
+    }
     let path = Path::new(arg);
-    let text = read_key_text(path, "recipients file").map_err(|e| {
-        keys_err(format!(
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(keys_err(format!(
             "recipient `{arg}`: not an age1… or SSH public key, nor a readable recipients file ({e})"
-        ))
-    })?;
+        )));
+    }
+    read_recipients_file(path)
+}
+
+/// Reads a recipients file (`-R`, as age reads one; `-`: standard input): one recipient per line,
+/// `#` comments and blank lines skipped. A line that is no recipient is refused with its number.
+pub fn read_recipients_file(path: &Path) -> Result<Vec<BoxedRecipient>, EnvelopeError> {
+    let text = read_key_text(path, "recipients file")?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        out.push(parse_recipient(line).ok_or_else(|| {
-            let why =
-                pq_recipient_error(line).unwrap_or_else(|| "not an age1… or SSH public key".into());
-            keys_err(format!("{}:{}: {why}", path.display(), i + 1))
-        })?);
+        let at = |why: String| keys_err(format!("{}:{}: {why}", shown(path), i + 1));
+        if let Some(r) = parse_recipient(line) {
+            out.push(r);
+        } else if let Some(r) = parse_plugin_recipient(line) {
+            out.push(r.map_err(|e| at(e.to_string()))?);
+        } else {
+            let why = pq_recipient_error(line).unwrap_or_else(|| {
+                "not an age1… (X25519, post-quantum or plugin) or SSH public key".into()
+            });
+            return Err(at(why));
+        }
     }
     if out.is_empty() {
         return Err(keys_err(format!(
             "{}: no recipients in the file",
-            path.display()
+            shown(path)
         )));
     }
     Ok(out)
+}
+
+/// A plugin recipient (`age1<name>1…`), wrapped by `age-plugin-<name>` from PATH; None for
+/// other text. Tried after every native type (`age1pq1…` is ours, not a plugin `pq`'s).
+fn parse_plugin_recipient(s: &str) -> Option<Result<BoxedRecipient, EnvelopeError>> {
+    let r = age::plugin::Recipient::from_str(s.trim()).ok()?;
+    let name = r.plugin().to_owned();
+    Some(
+        age::plugin::RecipientPluginV1::new(&name, &[r], &[], TerminalCallbacks)
+            .map(|p| Box::new(p) as BoxedRecipient)
+            .map_err(|_| missing_plugin(&name, "recipient")),
+    )
+}
+
+/// The error for a plugin whose binary is not on PATH.
+fn missing_plugin(name: &str, what: &str) -> EnvelopeError {
+    let path = std::env::var("PATH").unwrap_or_default();
+    keys_err(format!(
+        "the {what} needs the age plugin binary `age-plugin-{name}`, which is not on PATH ({path}): install the plugin, or add its directory to PATH"
+    ))
 }
 
 fn parse_recipient(s: &str) -> Option<BoxedRecipient> {
@@ -199,12 +435,22 @@ fn pq_recipient_error(s: &str) -> Option<String> {
     Some(format!("recipient `{start}…`: {e}"))
 }
 
-/// Reads identities from an age identity file (`AGE-SECRET-KEY-1…` lines) or an unencrypted SSH
-/// private key.
+/// Reads identities from an age identity file (`AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…` and
+/// plugin `AGE-PLUGIN-<NAME>-1…` lines) or an unencrypted SSH private key; `-`: standard input.
 pub fn read_identities(path: &Path) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
-    let bytes = read::read_small_file(path, "identity file", MAX_KEY_FILE_BYTES)
-        .map_err(|e| keys_err(e.to_string()))?;
-    read_identities_named(&bytes, path)
+    let bytes = read_key_bytes(path, "identity file")?;
+    read_identities_named(&bytes, Path::new(&shown(path)))
+}
+
+/// Reads every identity file (`-i`, repeatable): all their identities are tried in turn.
+pub fn read_identity_files(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<BoxedIdentity>, EnvelopeError> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(read_identities(p)?);
+    }
+    Ok(out)
 }
 
 /// Parses identities from the text of an identity file (see [`read_identities`]).
@@ -231,10 +477,7 @@ fn read_identities_named(bytes: &[u8], path: &Path) -> Result<Vec<BoxedIdentity>
         }
         return Ok(ids);
     }
-    if let Ok(file) = age::IdentityFile::from_buffer(bytes)
-        && let Ok(ids) = file.into_identities()
-        && !ids.is_empty()
-    {
+    if let Some(ids) = age_identity_lines(bytes, path)? {
         return Ok(ids);
     }
     match age::ssh::Identity::from_buffer(bytes, Some(path.display().to_string())) {
@@ -252,10 +495,107 @@ fn read_identities_named(bytes: &[u8], path: &Path) -> Result<Vec<BoxedIdentity>
     }
 }
 
-/// A key file's text: a regular file of at most [`MAX_KEY_FILE_BYTES`] (see
-/// [`read::read_small_file`]).
+/// The identities of an age identity file: X25519 (`AGE-SECRET-KEY-1…`) and plugin
+/// (`AGE-PLUGIN-<NAME>-1…`) lines, `#` comments and blank lines. None when the text is not an
+/// age identity file at all (an SSH key, say); an error naming the line number (never the line:
+/// it is a secret) when one line of an identity file is not an identity. A plugin's identities
+/// go to one `age-plugin-<name>` process, which must be on PATH.
+fn age_identity_lines(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Option<Vec<BoxedIdentity>>, EnvelopeError> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    if openssh::is_private_key(text) {
+        return Ok(None);
+    }
+    let mut out: Vec<BoxedIdentity> = Vec::new();
+    let mut plugins: Vec<(String, Vec<age::plugin::Identity>)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Ok(id) = age::x25519::Identity::from_str(line) {
+            out.push(Box::new(id));
+        } else if let Ok(id) = age::plugin::Identity::from_str(line) {
+            let name = id.plugin().to_owned();
+            match plugins.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, ids)) => ids.push(id),
+                None => plugins.push((name, vec![id])),
+            }
+        } else if out.is_empty() && plugins.is_empty() {
+            // Not an identity file: the caller tries an SSH key next.
+            return Ok(None);
+        } else {
+            return Err(keys_err(format!(
+                "{}:{}: not an age identity (AGE-SECRET-KEY-1… or AGE-PLUGIN-…-1…)",
+                path.display(),
+                i + 1
+            )));
+        }
+    }
+    for (name, ids) in plugins {
+        let plugin =
+            age::plugin::IdentityPluginV1::new(&name, &ids, TerminalCallbacks).map_err(|_| {
+                let e = missing_plugin(&name, "identity");
+                keys_err(format!("{}: {e}", path.display()))
+            })?;
+        out.push(Box::new(plugin));
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+/// A key file's bytes (`-`: standard input): at most [`MAX_KEY_FILE_BYTES`], from a regular file
+/// (see [`read::read_small_file`]) or the pipe.
+fn read_key_bytes(path: &Path, what: &'static str) -> Result<Vec<u8>, EnvelopeError> {
+    if path.as_os_str() == STDIN {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_KEY_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| keys_err(format!("standard input ({what}): {e}")))?;
+        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(keys_err(format!(
+                "standard input ({what}): more than {MAX_KEY_FILE_BYTES} bytes: not a key file"
+            )));
+        }
+        return Ok(bytes);
+    }
+    read::read_small_file(path, what, MAX_KEY_FILE_BYTES).map_err(|e| keys_err(e.to_string()))
+}
+
+/// A key file's text (see [`read_key_bytes`]): it must be UTF-8.
 fn read_key_text(path: &Path, what: &'static str) -> Result<String, EnvelopeError> {
-    read::read_small_text(path, what, MAX_KEY_FILE_BYTES).map_err(|e| keys_err(e.to_string()))
+    String::from_utf8(read_key_bytes(path, what)?)
+        .map_err(|_| keys_err(format!("{}: the {what} is not UTF-8 text", shown(path))))
+}
+
+/// Refuses a command line that names standard input (`-`) for more than one key input: it can
+/// be read only once. `uses` pairs each flag with whether it was given `-`.
+pub fn stdin_at_most_once<'a>(
+    uses: impl IntoIterator<Item = (&'a str, bool)>,
+) -> Result<(), EnvelopeError> {
+    let flags: Vec<&str> = uses.into_iter().filter(|u| u.1).map(|u| u.0).collect();
+    if flags.len() > 1 {
+        return Err(keys_err(format!(
+            "standard input (`-`) is named by {}: it can be read only once; put the other keys in files",
+            flags.join(" and ")
+        )));
+    }
+    Ok(())
+}
+
+/// How a key file is named in messages: `-` is standard input.
+fn shown(path: &Path) -> String {
+    if path.as_os_str() == STDIN {
+        "(standard input)".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// A new X25519 identity: (identity file text, recipient string).

@@ -17,18 +17,20 @@ pub mod inspect;
 pub mod keys;
 pub mod manifest;
 pub mod open;
+pub mod openssh;
 pub mod pq;
 pub mod remote;
 pub mod seal;
 mod sink;
 pub mod stream;
 pub mod tar;
+pub mod terminal;
 mod writers;
 
 pub use claims::{Claims, PolicyRef};
 pub use error::EnvelopeError;
 pub use inspect::{Verified, verify, verify_object};
-pub use keys::{SignerKey, SigningKey};
+pub use keys::{SignerKey, SigningKey, TrustedSigner, TrustedSigners};
 pub use open::{
     OpenReport, Site, open, open_object, open_object_with_progress, open_with_progress,
 };
