@@ -103,6 +103,54 @@ fn main() -> Res<()> {
     let mut stanza = format!("{} {}\n", stanzas[0].tag, stanzas[0].args.join(" ")).into_bytes();
     stanza.extend_from_slice(&stanzas[0].body);
     seed(&pq_dir, "stanza", 2, &stanza)?;
+    // Key files (the `keys` target; scripts/fuzz adds keys made by ssh-keygen): ours, and an
+    // identity file with an X25519 and a plugin identity.
+    let keys_dir = out.join("keys");
+    seed(
+        &keys_dir,
+        "weightguard-private",
+        0,
+        fuzz_api::FUZZ_SIGNING_KEY.as_bytes(),
+    )?;
+    seed(
+        &keys_dir,
+        "weightguard-public",
+        1,
+        fuzz_api::signer().to_string().as_bytes(),
+    )?;
+    let plugin = age::plugin::Identity::default_for_plugin("nosuchplugin")?;
+    let ids = format!("# x25519 and plugin\n{}{plugin}\n", fuzz_api::FUZZ_IDENTITY);
+    seed(&keys_dir, "identity-file", 2, ids.as_bytes())?;
+    // A `hash` output of the small tree, whole-file lines and a root line (the `hash_check` target).
+    let report = weightguard::digest::hash_path(
+        &tree,
+        &weightguard::digest::Options {
+            whole_file: true,
+            read: weightguard::digest::ReadMode::Buffered,
+        },
+        &|_| {},
+    )?;
+    let mut lines = String::new();
+    for f in &report.files {
+        if let Some(d) = f.blake3 {
+            // Named from the work directory, so that the seed is the same on every run.
+            let name = f.path.strip_prefix(work.path())?.display().to_string();
+            lines.push_str(&weightguard::digest::check::b3sum_line(d, &name));
+            lines.push('\n');
+        }
+    }
+    // A model root line (the tree holds no weights: a made-up digest).
+    lines.push_str(&format!(
+        "{}  tree  (model root: 1 tensors, 1 files, 1 B)\n",
+        "1".repeat(64)
+    ));
+    lines.push_str(&format!("\\{}  a\\\\b\\nc.bin:(header)\n", "0".repeat(64)));
+    seed(
+        &out.join("hash_check"),
+        "hash-output",
+        0xff,
+        lines.as_bytes(),
+    )?;
     let mut block = envelope::tar::file_header("sub/notes.txt", 700).map_err(|e| e.to_string())?;
     seed(&header_dir, "tar", 2, &block)?;
     block = envelope::tar::file_header(&format!("{}/{}", "d".repeat(120), "f".repeat(90)), 1)

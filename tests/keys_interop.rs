@@ -301,6 +301,14 @@ fn several_signers_are_a_trusted_set_and_a_wrong_one_is_refused() {
         "{}",
         stderr(&out)
     );
+    // A private key where the public one belongs: said so.
+    let out = weightguard(&["verify", s(&env), "--signer", s(&new)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("a private key; --signer takes the public key"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -251,6 +251,12 @@ impl TrustedSigner {
                     "signer `{arg}`: neither a `{PUBLIC_PREFIX}…` or `ssh-ed25519 …` key nor a readable file ({e})"
                 ))
             })?;
+            if openssh::is_private_key(&text) || text.trim_start().starts_with(SECRET_PREFIX) {
+                return Err(keys_err(format!(
+                    "{}: a private key; --signer takes the public key (`signing.pub`, or the SSH key's `.pub` file)",
+                    shown(path)
+                )));
+            }
             let mut lines = text
                 .lines()
                 .map(str::trim)
