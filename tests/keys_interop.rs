@@ -481,6 +481,56 @@ fn an_age_plugin_seals_and_opens_and_the_age_cli_agrees_both_ways() {
         std::fs::read(model.join("config.json")).unwrap()
     );
 
+    // The plugin recipient in a recipients file beside an X25519 one; an identity file holding
+    // an X25519 identity and the plugin's: each opens it.
+    let a = std::fs::read_to_string(f.path("a/recipient.txt")).unwrap();
+    std::fs::write(
+        f.path("both.txt"),
+        format!("# plugin and X25519\n{recipient}\n{}\n", a.trim()),
+    )
+    .unwrap();
+    let both = f.path("both.age");
+    let out = run(&[
+        "seal",
+        s(&model),
+        "--destination",
+        "DE",
+        "-R",
+        s(&f.path("both.txt")),
+        "--signing-key",
+        s(&signing),
+        "-o",
+        s(&both),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["claims"]["recipients"], 2);
+    let mixed = f.path("mixed.txt");
+    let b = std::fs::read_to_string(f.path("b/identity.txt")).unwrap();
+    std::fs::write(
+        &mixed,
+        format!("{b}{}", std::fs::read_to_string(&id).unwrap()),
+    )
+    .unwrap();
+    for (identity, out_dir) in [
+        (&mixed, "via-plugin"),
+        (&f.path("a/identity.txt"), "via-x25519"),
+    ] {
+        let out = run(&[
+            "open",
+            s(&both),
+            "-i",
+            s(identity),
+            "--signer",
+            s(&signer),
+            "--site-country",
+            "DE",
+            "-o",
+            s(&f.path(out_dir)),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out_dir}: {}", stderr(&out));
+    }
+
     // The age CLI opens our envelope with the plugin identity (to the tar of the files).
     let out = Command::new("age")
         .env("PATH", &path)
