@@ -13,11 +13,14 @@
 # `durable` rows are `age … && sync FILE`, the fair peer on a disk. The `-1core` rows run under
 # `taskset -c 0`.
 #
-# The limit: the writes cost what `dd` of the same bytes in 64 KiB blocks costs on the output
-# filesystem (the kernel's copy into the page cache), and the CPU work is ChaCha20-Poly1305 +
-# BLAKE3 + one copy per byte, spread over the cores; the best wall time is the larger of the two
-# (`examples/primitives.rs` times the CPU primitives, one core each). The fsync that durability
-# adds on a disk is printed beside it: seal and open pay it too, overlapped with the writing.
+# The limit: every byte is read (one copy out of the page cache), encrypted or decrypted
+# (ChaCha20-Poly1305), hashed (BLAKE3) and written (the kernel's copy into the page cache, with
+# its page allocation: what `dd` of the same bytes in 64 KiB blocks costs on the output
+# filesystem). All four are CPU work on the same cores (the write too: `dd`'s time is system
+# time), so the best wall time is their sum spread over the cores (`examples/primitives.rs` times
+# the first three, one core each), and never less than one writer's `dd`. The fsync that
+# durability adds on a disk is printed beside it: seal and open pay it too, overlapped with the
+# writing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -56,7 +59,13 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { prin
 
 envs=$(dirname "$out")/wg-bench-envelopes
 mkdir -p "$envs"
-trap 'rm -rf "$out" "$envs"' EXIT
+busy=""
+trap 'rm -rf "$out" "$envs"; [ -z "$busy" ] || kill "$busy" 2>/dev/null' EXIT
+# BUSY=1: another process keeps one core busy for the whole run (a spinning shell).
+if [ -n "${BUSY:-}" ]; then
+  sh -c 'while :; do :; done' &
+  busy=$!
+fi
 "$wg" seal "$model" -r "$recipient" --destination DE --signing-key "$keys/signing.key" \
   -o "$envs/model.wg.age" --tokens 1e12 --force >/dev/null
 age -r "$recipient" -o "$envs/model.age" "$file"
@@ -85,16 +94,28 @@ for _ in 1 2 3; do
   if [ -z "$dd_t" ] || awk -v t="$t" -v b="$dd_t" 'BEGIN { exit !(t < b) }'; then dd_t=$t; fi
 done
 rm -f "$out/dd"
+# The device's own write speed, past the page cache (O_DIRECT; tmpfs has no device): a durable
+# write of these bytes takes at least this long, however the CPU work is spread.
+device_t=""
+if [ "$(stat -f -c %T "$out")" != tmpfs ] && t=$( { /usr/bin/time -f '%e' dd if=/dev/zero of="$out/dd" bs=8M count=$((size / 8388608)) oflag=direct status=none; } 2>&1 | tail -1) \
+  && [ -s "$out/dd" ]; then
+  device_t=$t
+fi
+rm -f "$out/dd"
 read -r chacha blake3 memcpy < <("$target/release/examples/primitives" 256 | awk '{ printf "%s ", $2 } END { print "" }')
 cores=$(nproc)
 limit=$(awk -v s="$size" -v c="$chacha" -v b="$blake3" -v m="$memcpy" -v n="$cores" -v w="$dd_t" \
-  'BEGIN { cpu = (s / c + s / b + s / m) / n; print (cpu > w) ? cpu : w }')
+  'BEGIN { cpu = (s / c + s / b + s / m + w) / n; print (cpu > w) ? cpu : w }')
 
 echo "file: $file ($size bytes, $cores cores, median of $runs paired runs, input page-cached, outputs in $out)"
 printf '  primitives, one core: ChaCha20-Poly1305 %.2f GB/s, BLAKE3 %.2f GB/s, copy %.2f GB/s; writing %s bytes into the page cache (64 KiB writes): %.2f s, then fsync: %.2f s\n' \
   "$(awk -v x="$chacha" 'BEGIN { print x / 1e9 }')" "$(awk -v x="$blake3" 'BEGIN { print x / 1e9 }')" \
   "$(awk -v x="$memcpy" 'BEGIN { print x / 1e9 }')" "$size" "$dd_t" "$fsync_t"
-printf '  limit (max of the writes and the CPU work over %s cores): %.2f s for seal or open\n' "$cores" "$limit"
+if [ -n "$device_t" ]; then
+  printf '  the device alone (O_DIRECT, 8 MiB writes): %.2f s for %s bytes: the floor of any durable write of them\n' "$device_t" "$size"
+fi
+[ -z "$busy" ] || echo "  (BUSY: another process kept one core busy throughout)"
+printf '  limit (reading, AEAD, hashing and writing, summed and spread over %s cores): %.2f s for seal or open\n' "$cores" "$limit"
 declare -A med
 for name in age-encrypt age-enc+sync wg-seal wg-seal-1core age-decrypt age-dec+sync wg-open wg-open-1core; do
   med[$name]=$(echo "${times[$name]}" | median)

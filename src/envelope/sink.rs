@@ -47,6 +47,8 @@ pub(crate) trait BatchWriter: Send {
 /// existing file unless `overwrite`).
 pub(crate) struct FileSink {
     tmp: tempfile::NamedTempFile,
+    /// The one handle every worker writes through, one batch at a time (see [`FileWorker`]).
+    out: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
     _registered: crate::interrupt::Registered,
     output: PathBuf,
     overwrite: bool,
@@ -70,7 +72,9 @@ impl FileSink {
         .map_err(EnvelopeError::io(dir))?;
         let writeback =
             super::writers::Writeback::start(tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?);
+        let out = tmp.reopen().map_err(EnvelopeError::io(tmp.path()))?;
         Ok(FileSink {
+            out: std::sync::Arc::new(std::sync::Mutex::new(out)),
             tmp,
             _registered: registered,
             output: output.to_owned(),
@@ -90,11 +94,10 @@ impl Sink for FileSink {
     }
 
     fn worker(&self) -> std::io::Result<Box<dyn BatchWriter>> {
-        // Its own file description: its own offset.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(self.tmp.path())?;
-        Ok(Box::new(FileWorker(file, self.writeback.counter())))
+        Ok(Box::new(FileWorker(
+            self.out.clone(),
+            self.writeback.counter(),
+        )))
     }
 
     fn commit(
@@ -102,6 +105,7 @@ impl Sink for FileSink {
         last_check: &dyn Fn() -> Result<(), EnvelopeError>,
     ) -> Result<(), EnvelopeError> {
         let FileSink {
+            out: _,
             tmp,
             _registered,
             output,
@@ -126,7 +130,14 @@ impl Sink for FileSink {
     }
 }
 
-struct FileWorker(std::fs::File, std::sync::Arc<std::sync::atomic::AtomicU64>);
+/// A worker's writes go through the sink's one handle, a batch at a time under its lock: the
+/// kernel serialises writes to one file on its inode lock anyway, and two threads contending for
+/// it there spin (issue 16: under load that spinning doubled seal's system time), where a thread
+/// waiting for this lock sleeps and leaves the core to encryption.
+struct FileWorker(
+    std::sync::Arc<std::sync::Mutex<std::fs::File>>,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+);
 
 impl BatchWriter for FileWorker {
     fn write(
@@ -137,8 +148,13 @@ impl BatchWriter for FileWorker {
         tags: &[[u8; TAG_LEN]],
         _last: bool,
     ) -> std::io::Result<()> {
-        self.0.seek(std::io::SeekFrom::Start(at))?;
-        write_sealed(&mut self.0, bodies, tags)?;
+        let mut file = self
+            .0
+            .lock()
+            .map_err(|_| std::io::Error::other("another writer panicked"))?;
+        file.seek(std::io::SeekFrom::Start(at))?;
+        write_sealed(&mut file, bodies, tags)?;
+        drop(file);
         self.1.fetch_add(
             (bodies.len() + tags.len() * TAG_LEN) as u64,
             std::sync::atomic::Ordering::Relaxed,
