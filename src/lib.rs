@@ -9,6 +9,13 @@
 // why and how it is guarded.
 #![deny(unsafe_code)]
 
+// The command-line interface (src/cli/, one file per command) lives in the library so that the
+// Python package's `weightguard` command runs it in-process (`cli::run_from`): the binary and the
+// wheel run one CLI. Its files name the library by its crate name, as they did from the binary.
+extern crate self as weightguard;
+#[doc(hidden)]
+pub mod cli;
+
 pub mod artifact;
 pub mod artifact_set;
 pub mod audit;
@@ -20,7 +27,8 @@ pub mod fixture;
 pub mod fuzz_api;
 pub mod interrupt;
 pub mod policy;
-pub mod signing;
+pub mod reports;
 pub mod schema;
+pub mod signing;
 pub mod text;
 pub mod units;

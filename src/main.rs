@@ -1,9 +1,8 @@
-//! The `weightguard` binary: parses arguments, calls the library, renders. Nothing else.
+//! The `weightguard` binary: the library's CLI (`weightguard::cli`, which parses arguments, calls
+//! the library and renders), run with the process's arguments. Nothing else.
 
 #![forbid(unsafe_code)]
 
-mod cli;
-
 fn main() -> std::process::ExitCode {
-    cli::run()
+    weightguard::cli::run()
 }

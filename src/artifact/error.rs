@@ -181,3 +181,38 @@ impl ArtifactError {
         }
     }
 }
+
+impl ArtifactError {
+    /// The file the error is about (every message starts with it): for callers that report the
+    /// file apart from the reason, such as the Python API's exception.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ArtifactError::Io { path, .. }
+            | ArtifactError::Set { path, .. }
+            | ArtifactError::NoWeights { path, .. }
+            | ArtifactError::TooShort { path, .. }
+            | ArtifactError::HeaderTooLarge { path, .. }
+            | ArtifactError::HeaderBeyondFile { path, .. }
+            | ArtifactError::HeaderStart { path, .. }
+            | ArtifactError::HeaderUtf8 { path, .. }
+            | ArtifactError::HeaderJson { path, .. }
+            | ArtifactError::UnknownDtype { path, .. }
+            | ArtifactError::ShapeOverflow { path, .. }
+            | ArtifactError::PartialByte { path, .. }
+            | ArtifactError::OffsetsReversed { path, .. }
+            | ArtifactError::LengthMismatch { path, .. }
+            | ArtifactError::NotContiguous { path, .. }
+            | ArtifactError::SizeMismatch { path, .. }
+            | ArtifactError::Index { path, .. }
+            | ArtifactError::Config { path, .. }
+            | ArtifactError::FileTooLarge { path, .. }
+            | ArtifactError::NotText { path, .. }
+            | ArtifactError::UnknownFormat { path, .. }
+            | ArtifactError::Truncated { path, .. }
+            | ArtifactError::LimitExceeded { path, .. }
+            | ArtifactError::Malformed { path, .. }
+            | ArtifactError::GgufVersion { path, .. }
+            | ArtifactError::Pickle { path, .. } => path,
+        }
+    }
+}

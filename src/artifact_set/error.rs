@@ -62,3 +62,23 @@ impl SetError {
         }
     }
 }
+
+impl SetError {
+    /// The file or link the error is about, when there is one (not for a bad `--exclude`).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            SetError::Io { path, .. }
+            | SetError::Special { path, .. }
+            | SetError::TooDeep { path, .. }
+            | SetError::TooManyFiles { path, .. }
+            | SetError::TooManyDirs { path, .. }
+            | SetError::Hub { path, .. }
+            | SetError::Changed { path, .. } => Some(path),
+            SetError::ExternalLink { link, .. }
+            | SetError::LinkLoop { link, .. }
+            | SetError::DanglingLink { link, .. } => Some(link),
+            SetError::Pattern { .. } => None,
+            SetError::Artifact(e) => Some(e.path()),
+        }
+    }
+}

@@ -2,16 +2,15 @@
 //! [--as-of DATE] [--json]`: is this model's weights export-controlled?
 
 use super::Exit;
-use super::inputs::{self, Failure, TrainingArgs, parse_date};
+use super::inputs::{TrainingArgs, parse_date};
 use super::output::{out, outln};
 use super::render::{self, Style};
 use super::selection::SetArgs;
-use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use weightguard::artifact::model_card::Suggestions;
 use weightguard::policy::{self, Classification, Classified, Date, Reason};
-use weightguard::schema;
+use weightguard::reports;
 use weightguard::text::escape;
 
 /// Decide whether the weights are controlled (ECCN 4E091 by default), with the reasons and
@@ -35,29 +34,7 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-pub struct Output<'a> {
-    /// The model's name: `org/name@rev` in a hub cache, else its path.
-    pub name: &'a str,
-    pub path: &'a Path,
-    pub training_record: Option<PathBuf>,
-    #[serde(flatten)]
-    pub classified: &'a Classified,
-    /// What the model card and config suggest (never declared, never decided on); absent when
-    /// they suggest nothing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suggested: Option<Suggestions>,
-}
-
-/// The suggestions to show beside a decision: none if empty, with the review hint for a
-/// decision that needs review.
-pub fn suggested(s: &Suggestions, needs_review: bool) -> Option<Suggestions> {
-    match (s.is_empty(), needs_review) {
-        (true, _) => None,
-        (false, true) => Some(s.for_review()),
-        (false, false) => Some(s.clone()),
-    }
-}
+pub use weightguard::reports::classify::Output;
 
 /// The human lines of suggested facts, labels `width` wide.
 pub fn suggested_lines(s: &mut String, sg: Option<&Suggestions>, width: usize, style: Style) {
@@ -85,69 +62,49 @@ pub fn suggested_lines(s: &mut String, sg: Option<&Suggestions>, width: usize, s
     }
 }
 
-/// The set's classification: the deciding model's, flattened, and every model's own.
-#[derive(Serialize)]
-struct SetOutput<'a> {
-    #[serde(flatten)]
-    deciding: &'a Output<'a>,
-    models: &'a [Output<'a>],
-}
-
 pub fn run(args: &Args) -> Exit {
-    match evaluate(args) {
-        Ok(models) => {
-            let outs: Vec<Output> = models
-                .iter()
-                .map(|(m, c)| Output {
-                    name: &m.name,
-                    path: &m.path,
-                    training_record: m.record.clone(),
-                    classified: c,
-                    suggested: suggested(&m.suggested, c.decision == Classification::NeedsReview),
-                })
-                .collect();
-            let cs: Vec<Classified> = models.iter().map(|(_, c)| c.clone()).collect();
-            let Some(i) = policy::combine::deciding_classification(&cs) else {
-                render::error(&"no models to classify", None);
-                return Exit::Error;
-            };
-            if args.json {
-                let out = SetOutput {
-                    deciding: &outs[i],
-                    models: &outs,
-                };
-                match schema::to_line(&out) {
-                    Ok(s) => outln!("{s}"),
-                    Err(e) => {
-                        render::error(&e, None);
-                        return Exit::Error;
-                    }
-                }
-            } else {
-                let style = Style::stdout();
-                if outs.len() > 1 {
-                    outln!(
-                        "{}  {} models: {}, decided by {}\n",
-                        style.bold(&args.path.display().to_string()),
-                        outs.len(),
-                        headline(&cs[i], style),
-                        outs[i].name
-                    );
-                }
-                for (k, out) in outs.iter().enumerate() {
-                    if k > 0 {
-                        outln!();
-                    }
-                    out!("{}", human(out, style));
-                }
-            }
-            exit(cs[i].decision)
+    let classified = match reports::classify::classify(
+        &args.path,
+        &args.set.options(),
+        &args.training.plain(),
+        &args.policy,
+        args.as_of,
+    ) {
+        Ok(c) => c,
+        Err(f) => {
+            render::error(&f.message, f.hint);
+            return Exit::Error;
         }
-        Err((msg, hint)) => {
-            render::error(&msg, hint);
-            Exit::Error
+    };
+    if args.json {
+        match classified.json_line() {
+            Ok(s) => outln!("{s}"),
+            Err(e) => {
+                render::error(&e, None);
+                return Exit::Error;
+            }
+        }
+    } else {
+        let style = Style::stdout();
+        let outs = classified.outputs();
+        let deciding = classified.decision();
+        if outs.len() > 1 {
+            outln!(
+                "{}  {} models: {}, decided by {}\n",
+                style.bold(&args.path.display().to_string()),
+                outs.len(),
+                headline(deciding, style),
+                outs[classified.deciding].name
+            );
+        }
+        for (k, out) in outs.iter().enumerate() {
+            if k > 0 {
+                outln!();
+            }
+            out!("{}", human(out, style));
         }
     }
+    exit(classified.decision().decision)
 }
 
 pub fn exit(c: Classification) -> Exit {
@@ -155,24 +112,6 @@ pub fn exit(c: Classification) -> Exit {
         Classification::NeedsReview => Exit::NeedsReview,
         _ => Exit::Ok,
     }
-}
-
-fn evaluate(args: &Args) -> Result<Vec<(inputs::Loaded, Classified)>, Failure> {
-    let policy = inputs::read_policy(&args.policy)?;
-    let (_, models) = inputs::estimate_all(
-        &args.path,
-        &args.set,
-        &args.training,
-        Some(policy.data.threshold.operations),
-    )?;
-    let as_of = args.as_of.unwrap_or_else(Date::today_utc);
-    Ok(models
-        .into_iter()
-        .map(|(m, est)| {
-            let c = policy::classify(&policy, &est, as_of);
-            (m, c)
-        })
-        .collect())
 }
 
 /// The classification's headline: `CONTROLLED (ECCN 4E091)`.

@@ -2,16 +2,15 @@
 //! training operations, with the range and the method trail.
 
 use super::Exit;
-use super::inputs::{self, Failure, TrainingArgs};
+use super::inputs::TrainingArgs;
 use super::output::{out, outln};
 use super::render::{self, Style, count, count_f64, grouped};
 use super::selection::SetArgs;
-use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use weightguard::compute::{Estimate, Range};
+use std::path::PathBuf;
+use weightguard::compute::Range;
 use weightguard::policy;
-use weightguard::schema;
+use weightguard::reports::{self, estimate::Output};
 
 /// Estimate training compute: parameters from the weights (or a config.json), tokens, operations
 /// and hardware time from a training record, with an honest low / point / high range.
@@ -31,61 +30,43 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Output<'a> {
-    /// The model's name: `org/name@rev` in a hub cache, else its path.
-    name: &'a str,
-    path: &'a Path,
-    training_record: Option<PathBuf>,
-    #[serde(flatten)]
-    estimate: &'a Estimate,
-}
-
-/// One block (human) or one JSON line per model of the set.
+/// One block (human) or one JSON line (the library's, [`reports::estimate`]) per model of the
+/// set.
 pub fn run(args: &Args) -> Exit {
-    match estimate(args) {
-        Ok(models) => {
-            let style = Style::stdout();
-            for (i, (m, est)) in models.iter().enumerate() {
-                let out = Output {
-                    name: &m.name,
-                    path: &m.path,
-                    training_record: m.record.clone(),
-                    estimate: est,
-                };
-                if args.json {
-                    match schema::to_line(&out) {
-                        Ok(s) => outln!("{s}"),
-                        Err(e) => {
-                            render::error(&e, None);
-                            return Exit::Error;
-                        }
-                    }
-                } else {
-                    if i > 0 {
-                        outln!();
-                    }
-                    out!("{}", human(&out, style));
+    let models = match reports::estimate::estimate(
+        &args.path,
+        &args.set.options(),
+        &args.training.plain(),
+        &args.policy,
+    ) {
+        Ok(m) => m,
+        Err(f) => {
+            render::error(&f.message, f.hint);
+            return Exit::Error;
+        }
+    };
+    if args.json {
+        match reports::estimate::json_lines(&models) {
+            Ok(lines) => {
+                for line in lines {
+                    outln!("{line}");
                 }
             }
-            Exit::Ok
+            Err(e) => {
+                render::error(&e, None);
+                return Exit::Error;
+            }
         }
-        Err((msg, hint)) => {
-            render::error(&msg, hint);
-            Exit::Error
-        }
+        return Exit::Ok;
     }
-}
-
-fn estimate(args: &Args) -> Result<Vec<(inputs::Loaded, Estimate)>, Failure> {
-    let policy = inputs::read_policy(&args.policy)?;
-    let (_, models) = inputs::estimate_all(
-        &args.path,
-        &args.set,
-        &args.training,
-        Some(policy.data.threshold.operations),
-    )?;
-    Ok(models)
+    let style = Style::stdout();
+    for (i, (m, est)) in models.iter().enumerate() {
+        if i > 0 {
+            outln!();
+        }
+        out!("{}", human(&Output::new(m, est), style));
+    }
+    Exit::Ok
 }
 
 /// `3.80e25`.

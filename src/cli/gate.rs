@@ -2,18 +2,16 @@
 //! weights go there? Exit 0 allowed, 3 licence required, 4 denied, 5 needs review.
 
 use super::Exit;
-use super::classify::{headline, operations, reasons, status_line, suggested, suggested_lines};
-use super::inputs::{self, Failure, TrainingArgs, parse_country, parse_date};
+use super::classify::{headline, operations, reasons, status_line, suggested_lines};
+use super::inputs::{Failure, TrainingArgs, parse_country, parse_date};
 use super::output::{out, outln};
 use super::render::{self, Style};
 use super::selection::{self, SetArgs};
-use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use weightguard::artifact::model_card::Suggestions;
-use weightguard::artifact_set::ArtifactSet;
-use weightguard::policy::{self, Classification, Date, GateDecision, GateOutcome, Transfer};
-use weightguard::schema;
+use weightguard::policy::{self, Date, GateDecision, GateOutcome};
+use weightguard::reports;
 
 /// Decide whether a transfer of the weights to a destination may go ahead, and under which
 /// authorization (NLR, a licence exception such as AIA, or a licence from --licenses).
@@ -45,35 +43,8 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Output<'a> {
-    /// The model's name: `org/name@rev` in a hub cache, else its path.
-    name: &'a str,
-    path: &'a Path,
-    training_record: Option<PathBuf>,
-    #[serde(flatten)]
-    gate: &'a GateDecision,
-    /// What the model card and config suggest (never declared, never decided on).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    suggested: Option<Suggestions>,
-}
-
-/// The suggestions shown beside a model's gate decision: with the review hint when its
-/// classification needs review.
-fn suggested_for(m: &inputs::Loaded, g: &GateDecision) -> Option<Suggestions> {
-    suggested(
-        &m.suggested,
-        g.classification.decision == Classification::NeedsReview,
-    )
-}
-
-/// The transfer's decision: the deciding model's, flattened, and every model's own.
-#[derive(Serialize)]
-struct SetOutput<'a> {
-    #[serde(flatten)]
-    deciding: &'a Output<'a>,
-    models: &'a [Output<'a>],
-}
+pub use weightguard::reports::gate::Decided;
+use weightguard::reports::gate::suggested_for;
 
 pub fn exit(d: GateOutcome) -> Exit {
     match d {
@@ -98,7 +69,7 @@ pub fn run(args: &Args) -> Exit {
     match decided {
         Ok(d) => {
             if args.json {
-                match set_json(&d).and_then(|v| schema::to_line(&v)) {
+                match d.json_line() {
                     Ok(s) => outln!("{s}"),
                     Err(e) => {
                         render::error(&e, None);
@@ -117,27 +88,13 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-/// The `gate --json` object of a decision: the deciding model's fields, and `models[]` (also what
-/// a sealed manifest records as its `decision`).
+/// The `gate --json` object of a decision (also what a sealed manifest records).
 pub fn set_json(d: &Decided) -> Result<serde_json::Value, serde_json::Error> {
-    let outs: Vec<Output> = d
-        .models
-        .iter()
-        .map(|(m, g)| Output {
-            name: &m.name,
-            path: &m.path,
-            training_record: m.record.clone(),
-            gate: g,
-            suggested: suggested_for(m, g),
-        })
-        .collect();
-    serde_json::to_value(SetOutput {
-        deciding: &outs[d.deciding],
-        models: &outs,
-    })
+    d.json()
 }
 
-/// What a gate decision needs (shared with `seal`, which gates before it seals).
+/// What a gate decision needs, as the commands' flags give it (shared with `seal`, which gates
+/// before it seals).
 pub struct Request<'a> {
     pub path: &'a Path,
     pub destination: &'a str,
@@ -149,62 +106,18 @@ pub struct Request<'a> {
     pub as_of: Option<Date>,
 }
 
-/// Every model's gate decision, and which one decides the transfer.
-pub struct Decided {
-    /// The artifact set decided on (`None` for a bare config.json).
-    pub set: Option<ArtifactSet>,
-    pub models: Vec<(inputs::Loaded, GateDecision)>,
-    /// Index into `models` of the decision that decides the transfer.
-    pub deciding: usize,
-    pub policy: policy::Policy,
-}
-
-impl Decided {
-    /// The transfer's decision.
-    pub fn decision(&self) -> &GateDecision {
-        &self.models[self.deciding].1
-    }
-}
-
-/// Loads the policy, licences and every model of the path, estimates and gates each.
+/// Every model's gate decision ([`reports::gate::decide`]), or the failure to render.
 pub fn decide(r: &Request) -> Result<Decided, Failure> {
-    let policy = inputs::read_policy(r.policy)?;
-    let licences = match r.licenses {
-        Some(p) => inputs::read_licences(p)?,
-        None => vec![],
-    };
-    let (set, estimated) = inputs::estimate_all(
-        r.path,
-        r.set,
-        r.training,
-        Some(policy.data.threshold.operations),
-    )?;
-    let as_of = r.as_of.unwrap_or_else(Date::today_utc);
-    let mut models = Vec::with_capacity(estimated.len());
-    for (m, est) in estimated {
-        let g = policy::gate(
-            &policy,
-            &est,
-            &Transfer {
-                destination: r.destination,
-                holder_hq: r.holder_hq,
-                licences: &licences,
-                model_ids: &[],
-            },
-            as_of,
-        )
-        .map_err(|e| (format!("{}: {e}", m.name), None))?;
-        models.push((m, g));
-    }
-    let gates: Vec<GateDecision> = models.iter().map(|(_, g)| g.clone()).collect();
-    let deciding = policy::combine::deciding_gate(&gates)
-        .ok_or_else(|| ("no models to decide on".to_owned(), None))?;
-    Ok(Decided {
-        set,
-        models,
-        deciding,
-        policy,
-    })
+    Ok(reports::gate::decide(&reports::gate::Request {
+        path: r.path,
+        destination: r.destination,
+        holder_hq: r.holder_hq,
+        licenses: r.licenses,
+        training: &r.training.plain(),
+        set: &r.set.options(),
+        policy: r.policy,
+        as_of: r.as_of,
+    })?)
 }
 
 /// The human report of a set: one model as before; several with a headline naming the model that

@@ -7,8 +7,8 @@ use super::render::{self, Style, bytes, escape};
 use super::selection::SetArgs;
 use std::borrow::Cow;
 use std::path::PathBuf;
-use weightguard::digest::{self, DigestError, HashReport, Options, ReadMode, SegmentKind};
-use weightguard::schema;
+use weightguard::digest::{self, HashReport, Options, ReadMode, SegmentKind};
+use weightguard::reports;
 
 /// BLAKE3 digests of model weights: for weight files (safetensors, GGUF, PyTorch checkpoints,
 /// recognised by content) one per header, tensor, storage and gap, tiling the file; one per file
@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Exit {
             result
         });
         match result {
-            Ok(report) if args.json => match schema::to_line(&report) {
+            Ok(report) if args.json => match reports::hash::json_line(&report) {
                 Ok(line) => println!("{line}"),
                 Err(e) => {
                     render::error(&e, None);
@@ -78,24 +78,13 @@ pub fn run(args: &Args) -> Exit {
                 }
             }
             Err(e) => {
-                render::error(&e, hint(&e));
+                let f = reports::Failure::from(e);
+                render::error(&f.message, f.hint);
                 exit = Exit::Error;
             }
         }
     }
     exit
-}
-
-fn hint(e: &DigestError) -> Option<&'static str> {
-    match e {
-        DigestError::Truncated { .. } | DigestError::Changed { .. } => {
-            Some("hash again once nothing is writing the file; these digests were discarded")
-        }
-        DigestError::Weights(_) => {
-            Some("the weight file is malformed; nothing in it was trusted, no digest was given")
-        }
-        _ => None,
-    }
 }
 
 /// `b3sum`-style lines: `<digest>  <file>` for whole files; for weight files, each segment in

@@ -6,9 +6,9 @@ use super::render::{self, Style, bytes, count, grouped};
 use super::selection::{self, SetArgs};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use weightguard::artifact::{self, ArtifactError, InspectReport, Layout, RoleCount};
+use weightguard::artifact::{self, InspectReport, Layout, RoleCount};
 use weightguard::artifact_set::Ignored;
-use weightguard::schema;
+use weightguard::reports;
 
 /// Report format, files, tensors, parameters (learned vs buffers) and architecture of model
 /// weights, reading headers only.
@@ -29,18 +29,6 @@ pub struct Args {
     set: SetArgs,
 }
 
-/// The inspect report of one model, with the set's root digest when `--hash` asked for it.
-#[derive(serde::Serialize)]
-struct WithDigest<'a> {
-    #[serde(flatten)]
-    report: &'a InspectReport,
-    /// What the set's rules left out of the named path.
-    ignored: &'a [Ignored],
-    /// Model root digest (hex) of the whole set, or `null` when it holds no tensors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    root: Option<Option<String>>,
-}
-
 pub fn run(args: &Args) -> Exit {
     let mut exit = Exit::Ok;
     // Any model with a security finding makes the run exit 6, unless an error made it 1.
@@ -48,30 +36,17 @@ pub fn run(args: &Args) -> Exit {
     let style = Style::stdout();
     let mut first = true;
     for path in &args.paths {
-        let set = match selection::collect(path, &args.set) {
-            Ok(s) => s,
-            Err((msg, hint)) => {
-                render::error(&msg, hint);
+        let inspected = match reports::inspect::inspect(path, &args.set.options(), args.hash) {
+            Ok(i) => i,
+            Err(f) => {
+                render::error(&f.message, f.hint);
                 exit = Exit::Error;
                 continue;
             }
         };
-        let root = if args.hash {
-            let opts = weightguard::digest::Options::default();
-            match weightguard::digest::hash_set(&set, &opts, &|_| {}) {
-                Ok(h) => Some(h.root.map(|r| r.to_string())),
-                Err(e) => {
-                    render::error(&e, None);
-                    exit = Exit::Error;
-                    continue;
-                }
-            }
-        } else {
-            None
-        };
+        let (set, root) = (&inspected.set, &inspected.root);
         let mut shown = 0;
-        let opened = set.open_models();
-        let models = opened.len();
+        let models = inspected.models.len();
         if !args.json && models > 1 {
             if !first {
                 outln!();
@@ -85,26 +60,19 @@ pub fn run(args: &Args) -> Exit {
                 ))
             );
         }
-        for (_, result) in opened {
-            let a = match result {
-                Ok(Some(a)) => a,
-                Ok(None) => continue,
+        for result in &inspected.models {
+            let report = match result {
+                Ok(r) => r,
                 Err(e) => {
-                    render::error(&e, hint(&e));
+                    render::error(e, reports::inspect::hint(e));
                     exit = Exit::Error;
                     continue;
                 }
             };
             shown += 1;
-            let report = a.report();
             unsafe_seen |= !report.safe;
             if args.json {
-                let out = WithDigest {
-                    report: &report,
-                    ignored: &set.ignored,
-                    root: root.clone(),
-                };
-                match schema::to_line(&out) {
+                match inspected.json_line(report) {
                     Ok(line) => outln!("{line}"),
                     Err(e) => {
                         render::error(&e, None);
@@ -116,26 +84,19 @@ pub fn run(args: &Args) -> Exit {
                     outln!();
                 }
                 first = false;
-                out!("{}", human(&report, style));
+                out!("{}", human(report, style));
                 if models == 1 {
-                    out!("{}", ignored_and_root(&set.ignored, &root, style));
+                    out!("{}", ignored_and_root(&set.ignored, root, style));
                 }
             }
         }
         if !args.json && models > 1 {
             outln!();
-            out!("{}", ignored_and_root(&set.ignored, &root, style));
+            out!("{}", ignored_and_root(&set.ignored, root, style));
         }
         if shown == 0 && exit == Exit::Ok {
-            let e = ArtifactError::NoWeights { path: path.clone() };
-            render::error(
-                &e,
-                Some(if set.ignored.is_empty() {
-                    "name a weight file (safetensors, GGUF, PyTorch), a shard index, a model directory or a hub cache repository"
-                } else {
-                    "some paths were left out (shown with --json); --no-default-excludes or fewer --exclude walks them"
-                }),
-            );
+            let f = inspected.no_weights();
+            render::error(&f.message, f.hint);
             exit = Exit::Error;
         }
     }
@@ -155,24 +116,6 @@ fn ignored_and_root(ignored: &[Ignored], root: &Option<Option<String>>, style: S
         ));
     }
     s
-}
-
-fn hint(e: &ArtifactError) -> Option<&'static str> {
-    match e {
-        ArtifactError::Io { .. } | ArtifactError::NoWeights { .. } => Some(
-            "name a weight file (safetensors, GGUF, PyTorch), a shard index or a model directory",
-        ),
-        ArtifactError::Config { .. } => {
-            Some("fix or move config.json to inspect the weights alone")
-        }
-        ArtifactError::Index { .. } => {
-            Some("fix the index, or inspect the shards one by one by naming them")
-        }
-        ArtifactError::UnknownFormat { .. } => Some(
-            "weightguard reads safetensors, GGUF and PyTorch checkpoints, recognised by their content",
-        ),
-        _ => Some("the file is malformed; nothing in it was trusted, loaded or executed"),
-    }
 }
 
 /// The human report: a heading line, then aligned `label  value` rows.

@@ -108,14 +108,13 @@ fn version() -> String {
 fn command() -> clap::Command {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let version = VERSION.get_or_init(version).as_str();
-    examples::add(Cli::command().version(version)).color(clap_color())
+    examples::add(Cli::command().version(version))
 }
 
 /// clap's own colour (help, usage errors) follows `--color` too: clap prints those before the
 /// flag is parsed, so it is read from the raw arguments here. Otherwise clap's `auto` reads the
 /// same variables as [`render::use_color`].
-fn clap_color() -> clap::ColorChoice {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
     let mut choice = clap::ColorChoice::Auto;
     for (i, a) in args.iter().enumerate() {
         let value = match a.to_str() {
@@ -136,22 +135,30 @@ fn clap_color() -> clap::ColorChoice {
     choice
 }
 
-fn parse() -> Cli {
-    let matches = command().get_matches();
+fn parse(args: &[std::ffi::OsString]) -> Cli {
+    let matches = command().color(clap_color(args)).get_matches_from(args);
     match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     }
 }
 
-/// Parses the command line (usage errors exit 2, as clap does) and runs the command.
+/// Parses the process's command line (usage errors exit 2, as clap does) and runs the command.
 pub fn run() -> ExitCode {
-    let cli = parse();
+    ExitCode::from(run_from(&std::env::args_os().collect::<Vec<_>>()))
+}
+
+/// Runs the command line `args` (the program's name first) in this process: the binary's
+/// `main`, and the Python package's `weightguard` command (with its `sys.argv`, since the
+/// process's own arguments start with the interpreter). Returns the exit status; usage errors,
+/// `--help` and `--version` exit the process, as clap does.
+pub fn run_from(args: &[std::ffi::OsString]) -> u8 {
+    let cli = parse(args);
     render::set_color(cli.color);
     // SIGINT, SIGTERM, SIGHUP: every temporary removed, exit 130, 143, 129.
     if let Err(e) = weightguard::interrupt::install() {
         render::error(&format!("cannot install the signal handler: {e}"), None);
-        return Exit::Error.into();
+        return Exit::Error as u8;
     }
     // A closed or full standard output ends the command as an exit code, not a panic.
     output::guard(|| match cli.command {

@@ -15,7 +15,6 @@
 
 use super::Exit;
 use std::io::{self, Write};
-use std::process::ExitCode;
 
 /// Exit status when standard output is a closed pipe: 128 + SIGPIPE, as the shell reports for a
 /// process the signal killed.
@@ -87,8 +86,8 @@ fn classify(closed_pipe: bool, what: String) -> Failure {
     }
 }
 
-/// Runs a command with standard output guarded (see the module docs) and returns its exit code.
-pub fn guard(command: impl FnOnce() -> Exit) -> ExitCode {
+/// Runs a command with standard output guarded (see the module docs) and returns its exit status.
+pub fn guard(command: impl FnOnce() -> Exit) -> u8 {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         // A failed standard output is reported once, by `guard`; any other panic as before.
@@ -99,7 +98,7 @@ pub fn guard(command: impl FnOnce() -> Exit) -> ExitCode {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(command));
     let failed = match result {
         Ok(exit) => match io::stdout().lock().flush() {
-            Ok(()) => return exit.into(),
+            Ok(()) => return exit as u8,
             Err(e) => classify(e.kind() == io::ErrorKind::BrokenPipe, e.to_string()),
         },
         Err(payload) => match failure(payload.as_ref()) {
@@ -108,14 +107,14 @@ pub fn guard(command: impl FnOnce() -> Exit) -> ExitCode {
         },
     };
     match failed {
-        Failure::ClosedPipe => ExitCode::from(CLOSED_PIPE),
-        Failure::Stderr => Exit::Error.into(),
+        Failure::ClosedPipe => CLOSED_PIPE,
+        Failure::Stderr => Exit::Error as u8,
         Failure::Other(what) => {
             super::render::error(
                 &format!("standard output: {what}; the output is incomplete"),
                 Some("free space where the output goes, or write it elsewhere"),
             );
-            Exit::Error.into()
+            Exit::Error as u8
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::inputs::Failure;
 use super::render::Style;
 use std::path::Path;
-use weightguard::artifact_set::{self, ArtifactSet, Ignored, SetError};
+use weightguard::artifact_set::{self, ArtifactSet, Ignored};
 
 /// Which files of PATH count: everything under it, but for the defaults and `--exclude`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -38,22 +38,8 @@ impl SetArgs {
 
 /// The artifact set of `path`, or the failure to render.
 pub fn collect(path: &Path, args: &SetArgs) -> Result<ArtifactSet, Failure> {
-    artifact_set::collect(path, &args.options()).map_err(|e| {
-        let hint = hint(&e);
-        (e.to_string(), hint)
-    })
-}
-
-fn hint(e: &SetError) -> Option<&'static str> {
-    match e {
-        SetError::Io { .. } => {
-            Some("name a model directory, a weights file, a shard index or a hub cache repository")
-        }
-        SetError::Artifact(_) => {
-            Some("the file is malformed; nothing in it was trusted, loaded or executed")
-        }
-        _ => None,
-    }
+    artifact_set::collect(path, &args.options())
+        .map_err(|e| weightguard::reports::Failure::from(e).into())
 }
 
 /// `ignored  .git/ (default), checkpoints/ (--exclude checkpoints)`, or nothing.

@@ -47,3 +47,18 @@ pub enum DigestError {
     #[error(transparent)]
     Weights(#[from] ArtifactError),
 }
+
+impl DigestError {
+    /// The file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            DigestError::Io { path, .. }
+            | DigestError::Read { path, .. }
+            | DigestError::Truncated { path, .. }
+            | DigestError::Changed { path, .. }
+            | DigestError::Unsupported { path }
+            | DigestError::Set { path, .. } => path,
+            DigestError::Weights(e) => e.path(),
+        }
+    }
+}
