@@ -254,6 +254,23 @@ def test_a_malformed_file_raises_with_the_file_and_the_reason(tmp_path, cli):
     assert cli.error("hash", str(path)) == (1, str(caught.value))
 
 
+def test_a_truncated_gguf_raises_with_the_file_and_the_offset(tmp_path, cli):
+    path = tmp_path / "cut.gguf"
+    write_gguf(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:40])  # inside the metadata: the file ends where a value should be
+    with pytest.raises(WeightguardError) as caught:
+        weightguard.inspect(path)
+    e = caught.value
+    assert e.file == str(path)
+    assert e.reason.startswith("offset ")
+    assert cli.error("inspect", str(path)) == (1, str(e))
+    with pytest.raises(WeightguardError) as caught:
+        weightguard.gate(path, destination="DE")
+    assert caught.value.file == str(path)
+    assert cli.error("gate", str(path), "--destination", "DE") == (1, str(caught.value))
+
+
 def test_a_missing_path_raises_naming_it(tmp_path, cli):
     path = tmp_path / "nowhere"
     with pytest.raises(WeightguardError) as caught:

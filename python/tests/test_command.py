@@ -1,5 +1,7 @@
 """The `weightguard` command the wheel installs: the Rust CLI, run by the console script."""
 
+import os
+import signal
 import subprocess
 
 import weightguard
@@ -58,3 +60,21 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(safetensors_model, c
     assert p.returncode in (0, 141), err
     assert b"Traceback" not in err and b"panicked" not in err
 
+
+
+def test_ctrl_c_ends_the_command_as_the_binary_does(tmp_path, cli):
+    # The command hashes a pipe we hold open without writing: once our open returns it has opened
+    # the pipe, so the CLI (and its signal handler) is running; SIGINT then ends it with 130.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    p = subprocess.Popen(
+        [str(cli.path), "hash", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with open(fifo, "wb"):
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=600)
+    assert p.returncode == 130, err
+    assert b"interrupted by SIGINT" in err
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
