@@ -4,6 +4,7 @@ the `weightguard` command's `--json` output for the same path and flags."""
 import datetime
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -219,6 +220,23 @@ def test_exclude_leaves_a_model_out_as_the_cli_does(tmp_path, controlled_record,
         expect=4,
     )
     assert len(g["models"]) == 1
+
+
+class _RunsCode:
+    """Pickles as a call of os.system: what a malicious checkpoint carries."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_an_unsafe_pickle_is_reported_not_raised(tmp_path, cli):
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"w": _RunsCode()}, protocol=2))
+    [model] = weightguard.inspect(path)
+    # The CLI exits 6 (findings); the function returns the same object, with the findings.
+    assert [model] == cli.json_lines("inspect", str(path), expect=6)
+    assert model["safe"] is False
+    assert any("system" in json.dumps(f) for f in model["security_findings"])
 
 
 # ---------------------------------------------------------------------------------------------
