@@ -186,6 +186,55 @@ def test_gate_decides_as_the_cli_does(
     assert len(g["models"]) == 1
 
 
+#: The repository's example of a lab's own policy (threshold 10^25, no licence exception).
+ACME_POLICY = Path(__file__).resolve().parents[2] / "policies" / "examples" / "acme-internal.toml"
+
+LICENCES = """\
+[[license]]
+id = "D1234567"
+destinations = ["BR"]
+models = ["frontier"]
+expires = 2027-02-28
+"""
+
+
+def test_a_policy_file_and_a_licence_decide_as_the_cli_does(
+    safetensors_model, controlled_record, tmp_path, cli
+):
+    path, _ = safetensors_model
+    c = weightguard.classify(path, record=controlled_record, policy=str(ACME_POLICY), as_of=AS_OF)
+    assert c == cli.json(
+        "classify",
+        str(path),
+        "--training-record",
+        str(controlled_record),
+        "--policy",
+        str(ACME_POLICY),
+        "--as-of",
+        AS_OF,
+    )
+    assert c["policy"]["id"] == "acme-internal"
+    # A licence for BR turns the default licence requirement into an authorization.
+    licences = tmp_path / "licences.toml"
+    licences.write_text(LICENCES)
+    g = weightguard.gate(
+        path, destination="BR", licenses=licences, record=controlled_record, as_of=AS_OF
+    )
+    assert g == cli.json(
+        "gate",
+        str(path),
+        "--destination",
+        "BR",
+        "--licenses",
+        str(licences),
+        "--training-record",
+        str(controlled_record),
+        "--as-of",
+        AS_OF,
+    )
+    assert (g["decision"], g["authorization"]) == ("allowed", "license:D1234567")
+
+
 def test_exclude_leaves_a_model_out_as_the_cli_does(tmp_path, controlled_record, cli):
     root = tmp_path / "repo"
     top = write_safetensors(root / "model.safetensors")
