@@ -75,6 +75,16 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Error;
         }
     };
+    if !set.is_dir {
+        render::error(
+            &format!(
+                "{}: a model signature covers a directory",
+                args.path.display()
+            ),
+            Some("name the model's directory"),
+        );
+        return Exit::Usage;
+    }
     let bar = ByteProgress::start("hashing", set.bytes());
     let signed = signing::sign(&set, &key, args.digest.into(), &args.output, &|n| {
         bar.add(n)
