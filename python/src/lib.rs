@@ -326,6 +326,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gate, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add("DEFAULT_POLICY", DEFAULT_POLICY)?;
+    m.add(
+        "DEFAULT_DISAGREEMENT_FACTOR",
+        reports::inputs::DEFAULT_DISAGREEMENT_FACTOR,
+    )?;
     m.add("SCHEMA_VERSION", weightguard::schema::SCHEMA_VERSION)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

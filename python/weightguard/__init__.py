@@ -30,6 +30,7 @@ __all__ = [
     "WeightguardError",
     "UsageError",
     "DEFAULT_POLICY",
+    "DEFAULT_DISAGREEMENT_FACTOR",
     "SCHEMA_VERSION",
     "__version__",
 ]
@@ -37,6 +38,8 @@ __all__ = [
 __version__: str = _native.VERSION
 #: The policy every function decides by unless ``policy=`` names another.
 DEFAULT_POLICY: str = _native.DEFAULT_POLICY
+#: The factor between two methods' estimates above which a warning says they disagree.
+DEFAULT_DISAGREEMENT_FACTOR: float = _native.DEFAULT_DISAGREEMENT_FACTOR
 #: The ``schema_version`` of every object returned.
 SCHEMA_VERSION: int = _native.SCHEMA_VERSION
 
@@ -150,7 +153,7 @@ def estimate(
     record: Optional[Path] = None,
     training_record: Optional[Path] = None,
     accelerators: Optional[Path] = None,
-    disagreement_factor: float = 2.0,
+    disagreement_factor: float = DEFAULT_DISAGREEMENT_FACTOR,
     policy: str = DEFAULT_POLICY,
     exclude: Optional[Iterable[str]] = None,
     no_default_excludes: bool = False,
@@ -179,7 +182,7 @@ def classify(
     record: Optional[Path] = None,
     training_record: Optional[Path] = None,
     accelerators: Optional[Path] = None,
-    disagreement_factor: float = 2.0,
+    disagreement_factor: float = DEFAULT_DISAGREEMENT_FACTOR,
     policy: str = DEFAULT_POLICY,
     as_of: Union[None, str, datetime.date] = None,
     exclude: Optional[Iterable[str]] = None,
@@ -212,7 +215,7 @@ def gate(
     record: Optional[Path] = None,
     training_record: Optional[Path] = None,
     accelerators: Optional[Path] = None,
-    disagreement_factor: float = 2.0,
+    disagreement_factor: float = DEFAULT_DISAGREEMENT_FACTOR,
     policy: str = DEFAULT_POLICY,
     as_of: Union[None, str, datetime.date] = None,
     exclude: Optional[Iterable[str]] = None,

@@ -8,6 +8,7 @@ _Count = Union[int, float, str]
 
 VERSION: str
 DEFAULT_POLICY: str
+DEFAULT_DISAGREEMENT_FACTOR: float
 SCHEMA_VERSION: int
 
 def inspect(
