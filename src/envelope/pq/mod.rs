@@ -5,7 +5,8 @@
 //! - An identity is a random 32-byte seed, Bech32 with HRP `AGE-SECRET-KEY-PQ-` (upper case).
 //! - Its recipient is the MLKEM768-X25519 public key (1,216 bytes), Bech32 with HRP `age1pq`.
 //!   Both are longer than BIP 173's 90 characters; as the spec does, the length limit is not
-//!   applied (the `age` crate's `bech32_encode`/`bech32_decode`, which only lift that limit).
+//!   applied (`age_core::primitives::bech32_encode`/`bech32_decode`, which lift only that limit;
+//!   case, checksum and HRP are checked as BIP 173 says).
 //! - A stanza is `-> mlkem768x25519 <b64 enc>` with body the HPKE ciphertext of the 16-byte
 //!   file key: HPKE SealBase (RFC 9180) with KEM MLKEM768-X25519 ([`kem`]), HKDF-SHA256,
 //!   ChaCha20-Poly1305, `info = "age-encryption.org/mlkem768x25519"`, empty aad.
