@@ -16,7 +16,7 @@
 //! Building blocks, each already in the tree through the `age` crate (which uses the same ones
 //! for its own hybrid `mlkem768p256tag` recipients), so no new code is trusted:
 //! - `ml-kem` (RustCrypto): ML-KEM-768 with deterministic key generation from `d ‖ z`, and
-//!   implicit rejection on decapsulation;
+//!   implicit rejection on decapsulation; its `zeroize` feature wipes decapsulation keys;
 //! - `x25519-dalek` (dalek-cryptography, audited with curve25519-dalek): X25519 as RFC 7748;
 //! - `sha3` (RustCrypto): SHAKE256 and SHA3-256;
 //! - `hpke` (rust-hpke, audited by NCC Group): the RFC 9180 key schedule, HKDF-SHA256 and
@@ -98,7 +98,8 @@ impl PrivateKey {
 
 impl Drop for PrivateKey {
     fn drop(&mut self) {
-        // The X25519 secret zeroizes itself; the seed is ours.
+        // The X25519 secret and (with `ml-kem`'s `zeroize` feature) the ML-KEM decapsulation
+        // key zeroize themselves; the seed is ours.
         self.seed.zeroize();
     }
 }
