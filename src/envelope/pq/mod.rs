@@ -393,6 +393,21 @@ mod tests {
                 .parse::<Recipient>()
                 .is_err()
         );
+        // FIPS 203's modulus check: a first coefficient of 0xfff (above q = 3329).
+        let mut key = id.to_public().0.to_bytes().to_vec();
+        key[0] = 0xff;
+        key[1] |= 0x0f;
+        let e = bech32_encode(RECIPIENT_HRP, &key)
+            .parse::<Recipient>()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not a canonical ML-KEM-768 key"),
+            "{e}"
+        );
+        let e = bech32_encode(RECIPIENT_HRP, &[1u8; 32])
+            .parse::<Recipient>()
+            .unwrap_err();
+        assert!(e.to_string().contains("32 bytes, not 1216"), "{e}");
         let secret = id.to_string();
         assert!(
             secret
