@@ -623,4 +623,38 @@ fn an_age_plugin_seals_and_opens_and_the_age_cli_agrees_both_ways() {
         "{e}"
     );
     assert!(!f.path("none").exists());
+    // A plugin binary that fails (a broken install, a token pulled out): the identity's failure,
+    // said as such, not a malformed header; nothing is written.
+    let broken = f.path("broken-bin");
+    std::fs::create_dir_all(&broken).unwrap();
+    let script = broken.join("age-plugin-simplepq");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'the token was removed' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = weightguard_stdin(
+        &[
+            "open",
+            s(&env),
+            "-i",
+            s(&id),
+            "--signer",
+            s(&signer),
+            "--site-country",
+            "DE",
+            "-o",
+            s(&f.path("none")),
+        ],
+        b"",
+        Some(&format!("{}:{bare}", broken.display())),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains("unwrapping the file key with an identity") && !e.contains("age v1 header"),
+        "{e}"
+    );
+    assert!(!f.path("none").exists());
 }

@@ -240,11 +240,23 @@ fn open_envelope<'a>(
                 file_key = Some(*k.expose_secret());
                 break;
             }
-            Some(Err(e)) => {
+            // A malformed stanza is the header's fault; anything else (a plugin that failed, or
+            // asked a question with no terminal to answer it) is the identity's, and said so.
+            Some(Err(e @ age::DecryptError::InvalidHeader)) => {
                 return Err(EnvelopeError::Header {
                     path: path.to_owned(),
                     offset: 0,
                     what: format!("recipient stanza: {e}"),
+                });
+            }
+            Some(Err(e)) => {
+                return Err(EnvelopeError::Input {
+                    path: path.to_owned(),
+                    // age's messages wrap names in Unicode isolation marks (U+2068, U+2069).
+                    what: format!(
+                        "unwrapping the file key with an identity: {}",
+                        e.to_string().replace(['\u{2068}', '\u{2069}'], "")
+                    ),
                 });
             }
             None => {}
