@@ -87,11 +87,7 @@ impl FileHasher {
         match &mut self.state {
             State::Fed(d) => d.feed(buf),
             State::Whole(h) => {
-                if buf.len() >= 1 << 20 {
-                    h.update_rayon(buf);
-                } else {
-                    h.update(buf);
-                }
+                h.update(buf);
             }
             State::Segments { hasher, .. } => hasher.feed(buf),
             State::Prefix(prefix) => {
@@ -116,7 +112,9 @@ impl FileHasher {
                 let data_start = header.data_start();
                 let mut ends = vec![data_start];
                 ends.extend(header.tensors.iter().map(|t| data_start + t.end));
-                let mut hasher = SegmentHasher::new(ends, false, true);
+                // One thread: seal and open run hashing beside their encryption and write
+                // threads, which keep the other cores busy (rayon's idle workers would spin).
+                let mut hasher = SegmentHasher::new(ends, false, false);
                 hasher.feed(prefix);
                 self.state = State::Segments {
                     hasher: Box::new(hasher),

@@ -493,13 +493,28 @@ fn compare(
     Ok((verified, signed_only))
 }
 
-/// Decrypts the payload `file` (from its nonce on) batch by batch (a reader thread decrypting on
-/// all cores) and hands each authenticated batch to `sink` in order.
-/// Sealed chunks read and decrypted at a time: 1 MiB of plaintext, decrypted on every core, still
-/// warm in the cache when the main thread hashes it. Larger batches only add memory (issue 16:
-/// 8 MiB batches took open's peak memory from 19 to 82 MiB at the same speed).
+/// Sealed chunks read and decrypted at a time: 1 MiB of plaintext, still warm in the cache when
+/// the main thread hashes it. Larger batches only add memory (issue 16: 8 MiB batches took open's
+/// peak memory from 19 to 82 MiB at the same speed).
 const READ_CHUNKS: usize = 16;
 
+/// Batch buffers in use at most (read, being decrypted, waiting in order, or queued to a writer):
+/// memory stays under this many MiB whatever the payload's size.
+const BUFFERS: usize = 16;
+
+/// A sealed batch on its way through the decryption workers: its place in the payload, and its
+/// bytes (or why they could not be read).
+struct Sealed {
+    index: u64,
+    first_chunk: u64,
+    last: bool,
+    bytes: Result<Vec<u8>, EnvelopeError>,
+}
+
+/// Decrypts the payload `file` (from its nonce on) and hands each authenticated batch to `sink`
+/// in order: a reader thread reads batches, one decryption worker per core decrypts whole batches
+/// (each on its own thread: no stage waits on another's parallel loop), and this thread puts
+/// them back in order, parses and hashes them and hands them to `sink`.
 fn decrypt(
     path: &Path,
     env: &inspect::Envelope,
@@ -514,23 +529,46 @@ fn decrypt(
     let key = PayloadKey::derive(file_key, &nonce);
     let payload = env.file_len - start - NONCE_LEN as u64;
     let batch = (READ_CHUNKS * SEALED_CHUNK) as u64;
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
 
-    let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, EnvelopeError>>(2);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let owned = path.to_owned();
+    // Set when this thread stops early: buffers held downstream (a writer's queue, the sink's
+    // pending job) may then never come back, so the reader must not wait for one.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = &stop;
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-        let mut done = 0u64;
-        let mut chunk = 0u64;
-        while done < payload {
-            let n = (payload - done).min(batch) as usize;
-            let last = done + n as u64 == payload;
-            let mut sealed = free_rx.try_recv().unwrap_or_default();
-            sealed.resize(n, 0);
-            // Decrypted in place: each chunk's body then holds its plaintext.
-            let result = file
-                .read_exact(&mut sealed)
-                .map_err(|e| {
+        let (work_tx, work_rx) = mpsc::sync_channel::<Sealed>(workers);
+        let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+        let (done_tx, done_rx) = mpsc::sync_channel::<Sealed>(2 * workers);
+        scope.spawn(move || {
+            let mut done = 0u64;
+            let mut chunk = 0u64;
+            let mut allocated = 0;
+            let mut index = 0u64;
+            while done < payload {
+                let n = (payload - done).min(batch) as usize;
+                let last = done + n as u64 == payload;
+                // A buffer back from the writers, or a new one while fewer than BUFFERS exist.
+                let mut sealed = match free_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if allocated < BUFFERS => {
+                        allocated += 1;
+                        Vec::new()
+                    }
+                    Err(_) => loop {
+                        match free_rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                            Ok(b) => break b,
+                            Err(mpsc::RecvTimeoutError::Timeout)
+                                if !stop.load(std::sync::atomic::Ordering::Relaxed) => {}
+                            Err(_) => return,
+                        }
+                    },
+                };
+                sealed.resize(n, 0);
+                let bytes = file.read_exact(&mut sealed).map(|_| sealed).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::UnexpectedEof {
                         // The file got shorter than it was when its header was checked.
                         EnvelopeError::PayloadFormat {
@@ -543,49 +581,88 @@ fn decrypt(
                     } else {
                         EnvelopeError::io(&owned)(e)
                     }
-                })
-                .and_then(|_| {
-                    stream::open_batch_in_place(&key, chunk, &mut sealed, last).map_err(|c| {
-                        EnvelopeError::Payload {
-                            path: owned.clone(),
-                            chunk: c,
-                        }
-                    })
-                })
-                .map(|_| sealed);
-            let failed = result.is_err();
-            if tx.send(result).is_err() || failed {
-                return;
+                });
+                let failed = bytes.is_err();
+                let item = Sealed {
+                    index,
+                    first_chunk: chunk,
+                    last,
+                    bytes,
+                };
+                if work_tx.send(item).is_err() || failed {
+                    return;
+                }
+                done += n as u64;
+                chunk += n.div_ceil(SEALED_CHUNK) as u64;
+                index += 1;
             }
-            done += n as u64;
-            chunk += n.div_ceil(SEALED_CHUNK) as u64;
-        }
-    });
-        let mut outcome = Ok(());
-        'batches: for batch in rx {
-            match batch {
-                Ok(opened) => {
-                    let opened = Batch::new(opened, free_tx.clone());
-                    let mut at = 0;
-                    while at < opened.buf.len() {
-                        let end = (at + SEALED_CHUNK).min(opened.buf.len());
-                        if let Err(what) = sink(&opened, at..end - stream::TAG_LEN) {
-                            outcome = Err(EnvelopeError::PayloadFormat {
-                                path: path.to_owned(),
-                                what,
-                            });
-                            break 'batches;
-                        }
-                        at = end;
+        });
+        for _ in 0..workers {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let key = &key;
+            let owned = path.to_owned();
+            scope.spawn(move || {
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(mut item) = next else { return };
+                    item.bytes = item.bytes.and_then(|mut sealed| {
+                        // Decrypted in place: each chunk's body then holds its plaintext.
+                        stream::open_batch_in_place(key, item.first_chunk, &mut sealed, item.last)
+                            .map(|_| sealed)
+                            .map_err(|c| EnvelopeError::Payload {
+                                path: owned.clone(),
+                                chunk: c,
+                            })
+                    });
+                    if done_tx.send(item).is_err() {
+                        return;
                     }
                 }
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
+            });
+        }
+        // The workers hold the only receivers now: when they end, the reader's sends fail.
+        drop(work_rx);
+        drop(done_tx);
+
+        // Batches come back in any order; they are handed on in payload order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut outcome = Ok(());
+        'batches: for item in &done_rx {
+            waiting.insert(item.index, item.bytes);
+            while let Some(bytes) = waiting.remove(&next) {
+                next += 1;
+                let opened = match bytes {
+                    Ok(b) => Batch::new(b, free_tx.clone()),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break 'batches;
+                    }
+                };
+                let mut at = 0;
+                while at < opened.buf.len() {
+                    let end = (at + SEALED_CHUNK).min(opened.buf.len());
+                    if let Err(what) = sink(&opened, at..end - stream::TAG_LEN) {
+                        outcome = Err(EnvelopeError::PayloadFormat {
+                            path: path.to_owned(),
+                            what,
+                        });
+                        break 'batches;
+                    }
+                    at = end;
                 }
             }
         }
-        let _ = reader.join();
+        // Ends the reader and the workers if this stopped early: their sends fail, and the
+        // reader stops waiting for a free buffer.
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(done_rx);
+        drop(waiting);
+        drop(free_tx);
         outcome
     })
 }

@@ -512,7 +512,7 @@ fn entries(set: &ArtifactSet) -> Result<Vec<Entry>, EnvelopeError> {
 
 /// Bytes read at a time: hashed at once, while still in the core's cache (1 MiB of L2 here),
 /// rather than after a whole batch was read.
-const READ_SLICE: usize = 256 << 10;
+const READ_SLICE: usize = 128 << 10;
 
 /// Fills batches with the tar stream of `files` and the signed manifest; returns the manifest.
 #[allow(clippy::too_many_arguments)]
