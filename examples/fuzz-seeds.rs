@@ -82,8 +82,18 @@ fn main() -> Res<()> {
         &|_| {},
     )?;
     seed(&sig_dir, "bundle", 0, &signed.bundle)?;
-    seed(&sig_dir, "key-sec1", 1, fuzz_api::FUZZ_EC_KEY_SEC1.as_bytes())?;
-    seed(&sig_dir, "key-pkcs8", 1, fuzz_api::FUZZ_EC_KEY_PKCS8.as_bytes())?;
+    seed(
+        &sig_dir,
+        "key-sec1",
+        1,
+        fuzz_api::FUZZ_EC_KEY_SEC1.as_bytes(),
+    )?;
+    seed(
+        &sig_dir,
+        "key-pkcs8",
+        1,
+        fuzz_api::FUZZ_EC_KEY_PKCS8.as_bytes(),
+    )?;
     seed(&sig_dir, "public", 2, fuzz_api::FUZZ_EC_PUBLIC.as_bytes())?;
     seed(&sig_dir, "statement", 3, &signed.statement.to_json())?;
     // Post-quantum keys: the fuzzing recipient, an identity file with both kinds of identity,
