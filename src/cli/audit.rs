@@ -156,61 +156,7 @@ fn emit(report: &AuditReport, out: &OutArgs) -> Result<(), inputs::Failure> {
             out!("{text}");
             Ok(())
         }
-        Some(path) => write_report(path, text.as_bytes(), out.force),
-    }
-}
-
-/// Writes `bytes` to a temporary beside `path` and renames it into place once complete and
-/// synced, so a reader never sees half a report. Without `force` an existing `path` (a file, a
-/// link, anything) is refused, checked first and again by the no-clobber rename itself; with it,
-/// the rename replaces what is there (a link itself, never its target). A directory is never
-/// replaced.
-fn write_report(path: &Path, bytes: &[u8], force: bool) -> Result<(), inputs::Failure> {
-    use std::io::Write;
-    let shown = path.display();
-    let exists = || {
-        (
-            format!("{shown}: already exists; nothing was written"),
-            Some("choose a new output path, or add --force to replace it"),
-        )
-    };
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return Err((
-                format!("{shown}: is a directory; nothing was written"),
-                Some("name a file to write the report to"),
-            ));
-        }
-        Ok(_) if !force => return Err(exists()),
-        _ => {}
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let io = |e: std::io::Error| (format!("{shown}: {e}; nothing was written"), None);
-    // Registered: a SIGINT/SIGTERM/SIGHUP removes it (`weightguard::interrupt`).
-    let (mut tmp, _registered) = weightguard::interrupt::create(
-        || {
-            tempfile::Builder::new()
-                .prefix(".weightguard-audit-")
-                .tempfile_in(dir)
-        },
-        |t| t.path().to_owned(),
-    )
-    .map_err(io)?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(io)?;
-    let persisted = if force {
-        tmp.persist(path)
-    } else {
-        tmp.persist_noclobber(path)
-    };
-    match persisted {
-        Ok(_) => Ok(()),
-        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),
-        Err(e) => Err(io(e.error)),
+        Some(path) => super::output::write_new("audit", path, text.as_bytes(), out.force),
     }
 }
 

@@ -5,7 +5,6 @@ use super::Exit;
 use super::progress::ByteProgress;
 use super::render::{self, Style, bytes, escape};
 use super::selection::{self, SetArgs};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use weightguard::signing::{self, HashType};
 
@@ -97,7 +96,9 @@ pub fn run(args: &Args) -> Exit {
             return Exit::Error;
         }
     };
-    if let Err((msg, hint)) = write_new(&args.output, &signed.bundle, args.force) {
+    if let Err((msg, hint)) =
+        super::output::write_new("sign", &args.output, &signed.bundle, args.force)
+    {
         render::error(&msg, hint);
         return Exit::Error;
     }
@@ -127,41 +128,4 @@ pub fn run(args: &Args) -> Exit {
         print!("{line}");
     }
     Exit::Ok
-}
-
-/// Writes `bytes` to `path` through a temporary beside it, renamed into place; an existing file
-/// is replaced only with `force`.
-pub fn write_new(path: &Path, bytes: &[u8], force: bool) -> Result<(), super::inputs::Failure> {
-    let shown = path.display().to_string();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let io = |e: std::io::Error| (format!("{shown}: {e}; nothing was written"), None);
-    // Registered: a SIGINT/SIGTERM/SIGHUP removes it (`weightguard::interrupt`).
-    let (mut tmp, _registered) = weightguard::interrupt::create(
-        || {
-            tempfile::Builder::new()
-                .prefix(".weightguard-sign-")
-                .tempfile_in(dir)
-        },
-        |t| t.path().to_owned(),
-    )
-    .map_err(io)?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(io)?;
-    let persisted = if force {
-        tmp.persist(path)
-    } else {
-        tmp.persist_noclobber(path)
-    };
-    match persisted {
-        Ok(_) => Ok(()),
-        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err((
-            format!("{shown}: exists; nothing was written"),
-            Some("pass --force to replace it"),
-        )),
-        Err(e) => Err(io(e.error)),
-    }
 }
