@@ -2,67 +2,23 @@
 //! target/cctv-age) that apply to X25519: our opener must succeed exactly on the `success`
 //! vectors, with the payload's SHA-256, and refuse every other.
 
-use std::path::PathBuf;
+mod common;
+
+use common::cctv;
 use weightguard::envelope::{self, Claims, Site};
 
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/cctv-age")
-}
-
-struct Vector {
-    name: String,
-    expect: String,
-    payload_sha256: Option<String>,
-    identities: Vec<String>,
-    skip: bool,
-    age: Vec<u8>,
-}
-
-fn parse(name: String, bytes: &[u8]) -> Vector {
-    let split = bytes
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .expect("preamble");
-    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
-    let mut v = Vector {
-        name,
-        expect: String::new(),
-        payload_sha256: None,
-        identities: vec![],
-        skip: false,
-        age: bytes[split + 2..].to_vec(),
-    };
-    for line in head.lines() {
-        let (k, val) = line.split_once(": ").unwrap_or((line, ""));
-        match k {
-            "expect" => v.expect = val.to_owned(),
-            "payload" => v.payload_sha256 = Some(val.to_owned()),
-            "identity" => v.identities.push(val.to_owned()),
-            // armor, passphrases and other recipient types are not ours to test
-            "armored" | "passphrase" => v.skip = true,
-            _ => {}
-        }
-    }
-    if v.identities.is_empty()
-        || !v
-            .identities
+/// Vectors for X25519 only: armor, passphrases and other recipient types are not ours to test.
+fn applies(v: &cctv::Vector) -> bool {
+    !v.armored
+        && !v.passphrase
+        && !v.identities.is_empty()
+        && v.identities
             .iter()
             .all(|i| i.starts_with("AGE-SECRET-KEY-1"))
-    {
-        v.skip = true;
-    }
-    v
 }
 
 #[test]
 fn cctv_x25519_vectors_give_the_expected_result() {
-    let dir = vectors_dir();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run the tests with scripts/test (it runs scripts/fetch-cctv)",
-            dir.display()
-        )
-    });
     let tmp = tempfile::tempdir().unwrap();
     let allow = |_: &Claims| Ok(());
     let site = Site {
@@ -72,14 +28,9 @@ fn cctv_x25519_vectors_give_the_expected_result() {
         policy: &allow,
     };
     let (mut ran, mut failures) = (0, Vec::new());
-    for e in entries {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let v = parse(name, &std::fs::read(e.path()).unwrap());
-        if v.skip {
+    for name in cctv::names() {
+        let v = cctv::read(&name);
+        if !applies(&v) {
             continue;
         }
         ran += 1;
@@ -92,10 +43,7 @@ fn cctv_x25519_vectors_give_the_expected_result() {
         let result = envelope::open(&file, &ids, None, &site, &out, true);
         let ok = match (&result, v.expect.as_str()) {
             (Ok(_), "success") => {
-                let plain = std::fs::read(&out).unwrap();
-                let digest = ring::digest::digest(&ring::digest::SHA256, &plain);
-                let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-                Some(hex) == v.payload_sha256
+                Some(cctv::sha256_hex(&std::fs::read(&out).unwrap())) == v.payload_sha256
             }
             (Err(_), expect) => expect != "success" && !out.exists(),
             _ => false,

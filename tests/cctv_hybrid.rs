@@ -5,67 +5,19 @@
 //! matched"; `header failure` as a refused header. The one armored vector is skipped: envelopes
 //! are binary age files, and weightguard does not read ASCII armor.
 
-use std::path::PathBuf;
+mod common;
+
+use common::cctv;
 use weightguard::envelope::{self, Claims, EnvelopeError, Site};
 
 const ARMORED: &[&str] = &["armor_hybrid"];
 
-struct Vector {
-    name: String,
-    expect: String,
-    payload_sha256: Option<String>,
-    identities: Vec<String>,
-    armored: bool,
-    age: Vec<u8>,
-}
-
-fn parse(name: String, bytes: &[u8]) -> Vector {
-    let split = bytes
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .expect("a preamble");
-    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
-    let mut v = Vector {
-        name,
-        expect: String::new(),
-        payload_sha256: None,
-        identities: vec![],
-        armored: false,
-        age: bytes[split + 2..].to_vec(),
-    };
-    for line in head.lines() {
-        let (k, val) = line.split_once(": ").unwrap_or((line, ""));
-        match k {
-            "expect" => v.expect = val.to_owned(),
-            "payload" => v.payload_sha256 = Some(val.to_owned()),
-            "identity" => v.identities.push(val.to_owned()),
-            "armored" => v.armored = val == "yes",
-            "passphrase" => panic!("{}: a passphrase in a hybrid vector", v.name),
-            _ => {}
-        }
-    }
-    v
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn every_cctv_hybrid_vector_gives_its_expected_outcome() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/cctv-age");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run the tests with scripts/test (it runs scripts/fetch-cctv)",
-            dir.display()
-        )
-    });
-    let mut names: Vec<String> = entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("hybrid") && !n.starts_with('.'))
+    let names: Vec<String> = cctv::names()
+        .into_iter()
+        .filter(|n| n.contains("hybrid"))
         .collect();
-    names.sort();
     let tmp = tempfile::tempdir().unwrap();
     let allow = |_: &Claims| Ok(());
     let site = Site {
@@ -77,7 +29,8 @@ fn every_cctv_hybrid_vector_gives_its_expected_outcome() {
     let (mut ran, mut skipped, mut failures) = (Vec::new(), Vec::new(), Vec::new());
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     for name in names {
-        let v = parse(name.clone(), &std::fs::read(dir.join(&name)).unwrap());
+        let v = cctv::read(&name);
+        assert!(!v.passphrase, "{name}: a passphrase in a hybrid vector");
         if v.armored {
             skipped.push(name);
             continue;
@@ -97,7 +50,7 @@ fn every_cctv_hybrid_vector_gives_its_expected_outcome() {
         let result = envelope::open(&file, &ids, None, &site, &out, true);
         let ok = match (&result, v.expect.as_str()) {
             (Ok(_), "success") => {
-                Some(sha256_hex(&std::fs::read(&out).unwrap())) == v.payload_sha256
+                Some(cctv::sha256_hex(&std::fs::read(&out).unwrap())) == v.payload_sha256
             }
             (Err(EnvelopeError::NoMatchingIdentity { .. }), "no match") => true,
             (Err(EnvelopeError::Header { .. }), "header failure") => true,

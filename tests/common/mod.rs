@@ -71,4 +71,5 @@ pub fn safetensors_bytes(header: &str, data_len: usize) -> Vec<u8> {
     out.resize(out.len() + data_len, 0);
     out
 }
+pub mod cctv;
 pub mod seaweed;
