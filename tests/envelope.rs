@@ -1094,3 +1094,38 @@ fn the_output_may_not_be_the_input_or_inside_it() {
     assert_eq!(std::fs::read(&weights).unwrap(), before);
     assert!(!f.model.join("model.age").exists());
 }
+
+/// Files of 64 MiB and more are written back in the background while they are written (seal's
+/// envelope and each large opened file; the kernel drops the pages once written): every byte
+/// must still come back, in place.
+#[test]
+fn a_file_large_enough_for_background_writeback_comes_back_whole() {
+    let f = fixture();
+    let model = f.dir.path().join("large");
+    std::fs::create_dir(&model).unwrap();
+    // 80 MiB and a few bytes, so that the last batch and the last page are partial; every 8-byte
+    // word differs, so a page written twice or dropped before it was written shows.
+    let n: usize = (80 << 20) + 12_345;
+    let header = format!(r#"{{"w":{{"dtype":"U8","shape":[{n}],"data_offsets":[0,{n}]}}}}"#);
+    let mut bytes = Vec::with_capacity(8 + header.len() + n);
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    while bytes.len() < 8 + header.len() + n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    bytes.truncate(8 + header.len() + n);
+    std::fs::write(model.join("model.safetensors"), &bytes).unwrap();
+
+    let env = f.dir.path().join("large.age");
+    let recipients = envelope::keys::parse_recipients(&f.recipient).unwrap();
+    envelope::seal(&model, &env, &recipients, &f.key, &terms("DE", None), false).unwrap();
+    assert!(std::fs::metadata(&env).unwrap().len() > n as u64);
+    let out = f.dir.path().join("opened-large");
+    let report = open(&f, &env, &out, &site("DE", &allow)).unwrap();
+    assert_eq!(report.files, 1);
+    assert!(std::fs::read(out.join("model.safetensors")).unwrap() == bytes);
+}

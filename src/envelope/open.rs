@@ -13,7 +13,7 @@ use super::keys::{BoxedIdentity, SignerKey};
 use super::manifest::{self, FileEntry};
 use super::stream::{self, NONCE_LEN, PayloadKey, SEALED_CHUNK};
 use super::tar::{self, Entry};
-use super::writers::{Batch, WRITEBACK_EVERY, WritePool, Writeback};
+use super::writers::{Batch, WRITEBACK_FILES_FROM, WritePool, Writeback};
 use age::secrecy::ExposeSecret;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -907,7 +907,7 @@ impl TarSink {
                 let hasher = Box::new(FileHasher::new(&name, size));
                 // A large file is flushed in the background while it is written, so the fsync
                 // before the rename does not write it all at the end.
-                if size >= WRITEBACK_EVERY
+                if size >= WRITEBACK_FILES_FROM
                     && let Ok(second) = file.try_clone()
                 {
                     self.writeback = Some(Writeback::start(second));
