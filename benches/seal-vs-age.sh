@@ -53,8 +53,9 @@ time_one() {
   # Then the previous output goes, just before the run: the memory it held is what the run's
   # output reuses. On a VM whose balloon reports free memory to the host (virtio-balloon free
   # page reporting, ~2 s after it is freed: this machine), memory left free for longer is
-  # reclaimed by the host, and writing into it again faults on the host: 0.8-3.4 s per 2 GiB
-  # instead of 0.7-0.9 s, at random, for whichever tool runs then (the `cold memory` line below).
+  # reclaimed by the host, and writing into it again faults on the host: 0.8-7.2 s per 2 GiB
+  # (2026-12-01/02) instead of 0.6-1.1 s, at random, for whichever tool runs then (the `cold
+  # memory` line below).
   rm -rf "${out:?}"/*
   sync
   /usr/bin/time -f '%e %M' -o "$work/stats" "$@" > /dev/null 2>&1
